@@ -1,0 +1,64 @@
+import { ConfigurationError, loadConfiguration, type Configuration } from "./config/configuration.js";
+import { JwksTokenVerifier } from "./adapters/identity/jwksTokenVerifier.js";
+import { probeTables } from "./adapters/tables/tableClients.js";
+import type { TokenVerifier } from "./domain/identity/tokenVerifier.js";
+import type { ReadinessCheck } from "./domain/service/readiness.js";
+import { SandboxError } from "./domain/sandboxError.js";
+
+/**
+ * The composition root: the one module that builds real clients from the
+ * configuration and hands them to the HTTP layer and the domain. Built on
+ * first use, once per process (Functions instances keep module state between
+ * invocations).
+ */
+export interface Services {
+  readonly configuration: Configuration;
+  readonly tokenVerifier: TokenVerifier;
+  readonly readinessChecks: readonly ReadinessCheck[];
+}
+
+let built: Services | undefined;
+let configurationProblem: ConfigurationError | undefined;
+
+function build(): Services {
+  const configuration = loadConfiguration(process.env);
+  const tables = { connectionString: configuration.tablesConnectionString, allowInsecure: configuration.tablesAllowInsecure };
+  return Object.freeze({
+    configuration,
+    tokenVerifier: new JwksTokenVerifier(configuration.auth),
+    readinessChecks: Object.freeze([{ name: "tableStorage", check: () => probeTables(tables) }]),
+  });
+}
+
+/**
+ * The process's services.
+ * @throws SandboxError `ServiceUnavailable` when the configuration is invalid
+ * (the problems are logged once, naming each setting, and shown by `readyz`).
+ */
+export function services(): Services {
+  if (built) return built;
+  if (configurationProblem) throw new SandboxError("ServiceUnavailable", "The service is misconfigured; see readyz and the host log.", { retryAfterSeconds: 30 });
+  try {
+    built = build();
+    return built;
+  } catch (error) {
+    if (error instanceof ConfigurationError) {
+      configurationProblem = error;
+      console.error(error.message);
+      throw new SandboxError("ServiceUnavailable", "The service is misconfigured; see readyz and the host log.", { retryAfterSeconds: 30 });
+    }
+    throw error;
+  }
+}
+
+/** The configuration problems found at start, if any (setting names only). */
+export function configurationProblems(): readonly string[] {
+  if (!built && !configurationProblem) {
+    try {
+      services();
+    } catch {
+      // recorded below
+    }
+  }
+  return configurationProblem?.problems.map((p) => p.split(":")[0] ?? p) ?? [];
+}

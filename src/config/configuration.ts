@@ -1,0 +1,193 @@
+/**
+ * Configuration: read once at start from the environment (plus
+ * `local.settings.json` `Values` in the local host), validated as a whole,
+ * frozen. Every problem is reported at once, naming the setting.
+ */
+
+export type SandboxFlavor = "preview" | "ga";
+
+export interface AuthConfiguration {
+  /** Expected `iss` claim. */
+  readonly issuer: string;
+  /** Expected `aud` claim(s). */
+  readonly audiences: readonly string[];
+  /** JWKS document URL. */
+  readonly jwksUrl: string;
+  /** Claim that names the caller's team (default `team`). */
+  readonly teamClaim: string;
+  /** JWS algorithms accepted (default RS256). `none` is never accepted. */
+  readonly algorithms: readonly string[];
+  /** Clock skew tolerated on `exp`/`nbf`, seconds (0–300, default 300). */
+  readonly clockSkewSeconds: number;
+}
+
+export interface Configuration {
+  /** Table Storage connection string (Azurite's in simulated mode). Secret: never log. */
+  readonly tablesConnectionString: string;
+  /** True when the account is Azurite or another `http://` endpoint. */
+  readonly tablesAllowInsecure: boolean;
+  /** ARM endpoint, default `https://management.azure.com`. */
+  readonly armEndpoint: string;
+  /** Entra authority host for `DefaultAzureCredential`, when set. */
+  readonly azureAuthorityHost: string | undefined;
+  readonly flavor: SandboxFlavor;
+  /** Simulated Azure: emulators, static ARM token, local token issuer. */
+  readonly simulate: boolean;
+  /** CA certificate (PEM path) the ARM/Kubernetes clients trust in simulated mode. */
+  readonly simulatedCaCertPath: string | undefined;
+  /** Wall seconds per simulated second (simulated mode), (0, 1], default 1. */
+  readonly simTimeScale: number;
+  readonly auth: AuthConfiguration;
+  /** Path of the team policy file (JSON), when configured. */
+  readonly policyFile: string | undefined;
+  /** Where local state lives (`.data/`): local issuer key, TLS material, Azurite data. */
+  readonly dataDir: string;
+  readonly logLevel: "debug" | "info" | "warn" | "error";
+}
+
+export class ConfigurationError extends Error {
+  override readonly name = "ConfigurationError";
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n- ${problems.join("\n- ")}`);
+  }
+}
+
+/** Azurite's documented well-known development account (not a secret). */
+export const AZURITE_DEVELOPMENT_CONNECTION =
+  "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;";
+
+/** Builds an Azurite connection string for a table endpoint on a given port. */
+export function azuriteConnectionString(tablePort: number, host = "127.0.0.1"): string {
+  return AZURITE_DEVELOPMENT_CONNECTION.replace("127.0.0.1:10002", `${host}:${tablePort}`);
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function isHttpUrl(value: string, allowHttp: boolean): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === "https:" || (allowHttp && url.protocol === "http:");
+  } catch {
+    return false;
+  }
+}
+
+function isLoopbackUrl(value: string): boolean {
+  try {
+    const { hostname } = new URL(value);
+    return hostname === "127.0.0.1" || hostname === "localhost" || hostname === "[::1]";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Validates `env` and returns a frozen {@link Configuration}.
+ * @throws ConfigurationError listing every problem, each naming its setting.
+ */
+export function loadConfiguration(env: Env = process.env): Configuration {
+  const problems: string[] = [];
+  const get = (name: string): string | undefined => {
+    const value = env[name];
+    return value === undefined || value.trim() === "" ? undefined : value.trim();
+  };
+  const bool = (name: string, fallback: boolean): boolean => {
+    const raw = get(name);
+    if (raw === undefined) return fallback;
+    if (/^(true|1|yes)$/i.test(raw)) return true;
+    if (/^(false|0|no)$/i.test(raw)) return false;
+    problems.push(`${name}: expected true or false, got "${raw}"`);
+    return fallback;
+  };
+
+  const simulate = bool("SANDBOX_SIMULATE", false);
+
+  let tablesConnectionString = get("SANDBOX_TABLES_CONNECTION") ?? get("AzureWebJobsStorage");
+  if (tablesConnectionString === "UseDevelopmentStorage=true") tablesConnectionString = AZURITE_DEVELOPMENT_CONNECTION;
+  let tablesAllowInsecure = false;
+  if (tablesConnectionString === undefined) {
+    problems.push("AzureWebJobsStorage / SANDBOX_TABLES_CONNECTION: required (a Table Storage connection string; UseDevelopmentStorage=true for Azurite)");
+  } else {
+    const endpoint = /TableEndpoint=([^;]+)/i.exec(tablesConnectionString)?.[1];
+    const protocol = /DefaultEndpointsProtocol=([^;]+)/i.exec(tablesConnectionString)?.[1];
+    const accountName = /AccountName=([^;]+)/i.exec(tablesConnectionString)?.[1];
+    if (endpoint === undefined && accountName === undefined) {
+      // Never echo the value: it holds the account key.
+      problems.push("AzureWebJobsStorage / SANDBOX_TABLES_CONNECTION: not a storage connection string (no TableEndpoint or AccountName)");
+    }
+    tablesAllowInsecure = (endpoint?.startsWith("http://") ?? false) || protocol?.toLowerCase() === "http";
+    if (tablesAllowInsecure && !simulate && endpoint !== undefined && !isLoopbackUrl(endpoint)) {
+      problems.push("AzureWebJobsStorage / SANDBOX_TABLES_CONNECTION: plain http is only allowed to a loopback Azurite");
+    }
+  }
+
+  const armEndpoint = get("ARM_ENDPOINT") ?? "https://management.azure.com";
+  if (!isHttpUrl(armEndpoint, false)) problems.push(`ARM_ENDPOINT: must be an https URL, got "${armEndpoint}"`);
+
+  const azureAuthorityHost = get("AZURE_AUTHORITY_HOST");
+  if (azureAuthorityHost !== undefined && !isHttpUrl(azureAuthorityHost, false)) {
+    problems.push(`AZURE_AUTHORITY_HOST: must be an https URL, got "${azureAuthorityHost}"`);
+  }
+
+  const flavorRaw = get("SANDBOX_FLAVOR") ?? "preview";
+  let flavor: SandboxFlavor = "preview";
+  if (flavorRaw === "preview" || flavorRaw === "ga") flavor = flavorRaw;
+  else problems.push(`SANDBOX_FLAVOR: must be "preview" or "ga", got "${flavorRaw}"`);
+
+  const simulatedCaCertPath = get("SANDBOX_SIMULATED_CA_CERT");
+
+  const scaleRaw = get("SIM_TIME_SCALE");
+  const simTimeScale = scaleRaw === undefined ? 1 : Number(scaleRaw);
+  if (!(simTimeScale > 0 && simTimeScale <= 1)) problems.push(`SIM_TIME_SCALE: must be a number in (0, 1], got "${scaleRaw}"`);
+  if (scaleRaw !== undefined && !simulate) problems.push("SIM_TIME_SCALE: only allowed with SANDBOX_SIMULATE=true");
+
+  const issuer = get("AUTH_ISSUER");
+  const audiences = (get("AUTH_AUDIENCE") ?? "").split(",").map((a) => a.trim()).filter(Boolean);
+  const jwksUrl = get("AUTH_JWKS_URL");
+  if (issuer === undefined) problems.push("AUTH_ISSUER: required (the token issuer, e.g. https://login.microsoftonline.com/<tenant>/v2.0)");
+  if (audiences.length === 0) problems.push("AUTH_AUDIENCE: required (the API's application id URI or client id; comma-separated for several)");
+  if (jwksUrl === undefined) problems.push("AUTH_JWKS_URL: required (e.g. https://login.microsoftonline.com/<tenant>/discovery/v2.0/keys)");
+  else if (!isHttpUrl(jwksUrl, simulate) || (jwksUrl.startsWith("http:") && !isLoopbackUrl(jwksUrl))) {
+    problems.push(`AUTH_JWKS_URL: must be an https URL (http only to loopback in simulated mode), got "${jwksUrl}"`);
+  }
+  const algorithms = (get("AUTH_ALGORITHMS") ?? "RS256").split(",").map((a) => a.trim()).filter(Boolean);
+  const allowedAlgs = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"];
+  for (const alg of algorithms) {
+    if (!allowedAlgs.includes(alg)) problems.push(`AUTH_ALGORITHMS: "${alg}" is not an allowed asymmetric algorithm (${allowedAlgs.join(", ")})`);
+  }
+  const skewRaw = get("AUTH_CLOCK_SKEW_SECONDS");
+  const clockSkewSeconds = skewRaw === undefined ? 300 : Number(skewRaw);
+  if (!Number.isInteger(clockSkewSeconds) || clockSkewSeconds < 0 || clockSkewSeconds > 300) {
+    problems.push(`AUTH_CLOCK_SKEW_SECONDS: must be an integer from 0 to 300, got "${skewRaw}"`);
+  }
+  const teamClaim = get("AUTH_TEAM_CLAIM") ?? "team";
+
+  const logLevelRaw = (get("LOG_LEVEL") ?? "info").toLowerCase();
+  const logLevels = ["debug", "info", "warn", "error"] as const;
+  const logLevel = logLevels.find((l) => l === logLevelRaw) ?? "info";
+  if (!logLevels.some((l) => l === logLevelRaw)) problems.push(`LOG_LEVEL: must be one of ${logLevels.join(", ")}, got "${logLevelRaw}"`);
+
+  if (problems.length > 0) throw new ConfigurationError(problems);
+
+  return Object.freeze({
+    tablesConnectionString: tablesConnectionString!,
+    tablesAllowInsecure,
+    armEndpoint,
+    azureAuthorityHost,
+    flavor,
+    simulate,
+    simulatedCaCertPath,
+    simTimeScale,
+    auth: Object.freeze({
+      issuer: issuer!,
+      audiences: Object.freeze(audiences),
+      jwksUrl: jwksUrl!,
+      teamClaim,
+      algorithms: Object.freeze(algorithms),
+      clockSkewSeconds,
+    }),
+    policyFile: get("SANDBOX_POLICY_FILE"),
+    dataDir: get("SANDBOX_DATA_DIR") ?? ".data",
+    logLevel,
+  });
+}

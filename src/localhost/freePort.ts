@@ -1,0 +1,18 @@
+import { createServer } from "node:net";
+
+/**
+ * A TCP port on 127.0.0.1 that was free a moment ago (for child processes
+ * that cannot report the port they bound, such as Azurite with port 0).
+ */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}

@@ -1,0 +1,122 @@
+/**
+ * `npm start`: the local stack. Starts Azurite (tables), the simulated-Azure
+ * emulators (simulated mode), a local token issuer (simulated mode), and the
+ * local Functions host serving the app's registrations. Prints the base URL,
+ * then — last, once ready — one JSON line naming every URL it started.
+ * Ctrl-C (SIGINT) or SIGTERM stops everything it started and exits 0.
+ */
+import { join, resolve } from "node:path";
+import { readFileSync } from "node:fs";
+import { loadConfiguration, ConfigurationError } from "../config/configuration.js";
+import { packageRoot } from "../packageRoot.js";
+import { startAzurite, type RunningAzurite } from "./azuriteProcess.js";
+import { LocalFunctionsHost } from "./localFunctionsHost.js";
+import { loadFunctionApp } from "./loadFunctionApp.js";
+import { applyLocalSettings } from "./localSettings.js";
+import { LOCAL_AUDIENCE, LOCAL_ISSUER, LOCAL_JWKS_PATH, LocalTokenIssuer } from "./localTokenIssuer.js";
+import { startSimulatedAzureIfAvailable, type SimulatedAzureHandle } from "./simulatedAzureHook.js";
+
+const env = process.env;
+const root = packageRoot();
+const stoppers: (() => Promise<void>)[] = [];
+
+async function stopAll(): Promise<void> {
+  for (const stop of stoppers.reverse()) {
+    try {
+      await stop();
+    } catch (error) {
+      console.error(`stop failed: ${(error as Error).message}`);
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  applyLocalSettings(join(process.cwd(), "local.settings.json"), env);
+  // Simulated Azure is the default only when nothing points at real Azure.
+  if (env.SANDBOX_SIMULATE === undefined && env.AUTH_ISSUER === undefined) env.SANDBOX_SIMULATE = "true";
+  const simulate = /^(true|1|yes)$/i.test(env.SANDBOX_SIMULATE ?? "");
+  const dataDir = resolve(root, env.SANDBOX_DATA_DIR ?? ".data");
+  env.SANDBOX_DATA_DIR = dataDir;
+  const ready: Record<string, string> = {};
+
+  let azurite: RunningAzurite | undefined;
+  const tables = env.SANDBOX_TABLES_CONNECTION ?? env.AzureWebJobsStorage;
+  if (tables === undefined || tables === "UseDevelopmentStorage=true") {
+    azurite = await startAzurite({
+      ...(env.AZURITE_TABLE_PORT ? { port: Number(env.AZURITE_TABLE_PORT) } : {}),
+      ...(env.AZURITE_IN_MEMORY === "true" ? {} : { location: join(dataDir, "azurite") }),
+    });
+    stoppers.push(() => azurite!.stop());
+    env.SANDBOX_TABLES_CONNECTION = azurite.connectionString;
+    ready.tables = azurite.tableEndpoint;
+  }
+
+  let simulated: SimulatedAzureHandle | undefined;
+  if (simulate) {
+    simulated = await startSimulatedAzureIfAvailable(dataDir);
+    if (simulated) {
+      stoppers.push(() => simulated!.close());
+      env.ARM_ENDPOINT ??= simulated.armUrl;
+      env.SANDBOX_SIMULATED_CA_CERT ??= simulated.caCertPath;
+      ready.arm = simulated.armUrl;
+      if (simulated.kubernetesUrl) ready.kubernetes = simulated.kubernetesUrl;
+      ready.caCertPath = simulated.caCertPath;
+    }
+  }
+
+  // Registration modules read no configuration at import time, so they may
+  // load before the issuer URL (which needs the host's port) is known.
+  const issuer = simulate ? await LocalTokenIssuer.open(dataDir) : undefined;
+  const host = new LocalFunctionsHost({
+    registry: await loadFunctionApp(),
+    routePrefix: routePrefixFromHostJson(),
+    port: env.PORT === undefined ? 7071 : Number(env.PORT),
+    ...(env.LOCALHOST_MASTER_KEY ? { masterKey: env.LOCALHOST_MASTER_KEY } : {}),
+    functionKeys: (env.LOCALHOST_FUNCTION_KEYS ?? "").split(",").filter(Boolean),
+    enableTimers: env.LOCALHOST_DISABLE_TIMERS !== "true",
+    localRoutes: issuer ? { [LOCAL_JWKS_PATH]: issuer.serveJwks } : {},
+  });
+  await host.listen();
+  stoppers.push(() => host.close());
+  if (issuer) {
+    env.AUTH_ISSUER ??= LOCAL_ISSUER;
+    env.AUTH_AUDIENCE ??= LOCAL_AUDIENCE;
+    env.AUTH_JWKS_URL ??= `${host.url}${LOCAL_JWKS_PATH}`;
+    ready.jwks = `${host.url}${LOCAL_JWKS_PATH}`;
+  }
+
+  try {
+    loadConfiguration(env);
+  } catch (error) {
+    if (error instanceof ConfigurationError) {
+      console.error(error.message);
+      await stopAll();
+      process.exit(1);
+    }
+    throw error;
+  }
+  await host.start();
+  if (simulated?.subscriptionId) ready.subscriptionId = simulated.subscriptionId;
+  console.log(`aks-pod-sandbox listening on ${host.url}/api/v1 (${simulate ? "simulated Azure" : "Azure"})`);
+  console.log(JSON.stringify({ api: `${host.url}/api/v1`, docs: `${host.url}/api/v1/docs`, ...ready }));
+}
+
+function routePrefixFromHostJson(): string {
+  const hostJson = JSON.parse(readFileSync(join(root, "host.json"), "utf8")) as { extensions?: { http?: { routePrefix?: string } } };
+  return hostJson.extensions?.http?.routePrefix ?? "api";
+}
+
+let stopping = false;
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    void stopAll().then(() => process.exit(0));
+  });
+}
+
+main().catch(async (error: unknown) => {
+  console.error(`start failed: ${error instanceof Error ? error.message : String(error)}`);
+  await stopAll();
+  process.exit(1);
+});
