@@ -1,0 +1,103 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { KubeConfig } from "@kubernetes/client-node";
+import { SimulatedClock } from "../../src/emulators/simulatedClock.js";
+import { SimulatedCloud, type SimulatedCluster, type SimulatedNodePool } from "../../src/emulators/simulatedCloud.js";
+import { loadOrCreateTlsMaterial } from "../../src/emulators/tlsMaterial.js";
+import { kubeconfigForCluster } from "../../src/emulators/kubernetes/kubeconfigForCluster.js";
+import { startKubernetesEmulator, type RunningKubernetesEmulator } from "../../src/emulators/kubernetes/kubernetesEmulator.js";
+import type { KubernetesEmulatorSettings } from "../../src/emulators/kubernetes/kubernetesEmulatorSettings.js";
+
+/** A pool as the ARM emulator would record it once provisioned. */
+export function testPool(overrides: Partial<SimulatedNodePool> & { name: string }): SimulatedNodePool {
+  return {
+    vmSize: "Standard_D4s_v3",
+    count: 1,
+    vCpuPerNode: 4,
+    memoryGiBPerNode: 16,
+    workloadRuntime: "KataMshvVmIsolation",
+    osSku: "AzureLinux",
+    mode: "System",
+    provisioningState: "Succeeded",
+    everSucceeded: true,
+    labels: {},
+    taints: [],
+    ...overrides,
+  };
+}
+
+/** Adds a cluster (version 1.30) with the given pools to `cloud`. */
+export function addTestCluster(cloud: SimulatedCloud, name: string, pools: SimulatedNodePool[]): SimulatedCluster {
+  const cluster = cloud.upsertCluster({
+    armId: `/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-test/providers/Microsoft.ContainerService/managedClusters/${name}`,
+    subscriptionId: "00000000-0000-0000-0000-000000000001",
+    resourceGroup: "rg-test",
+    name,
+    location: "westeurope",
+    kubernetesVersion: "1.30.6",
+    provisioningState: "Succeeded",
+  });
+  for (const pool of pools) cloud.upsertPool(cluster.key, pool);
+  return cluster;
+}
+
+export interface KubernetesTestEnv {
+  cloud: SimulatedCloud;
+  emulator: RunningKubernetesEmulator;
+  /** A cluster with one KataMshvVmIsolation pool (`sandbox`, 1 node Standard_D4s_v3). */
+  cluster: SimulatedCluster;
+  kubeconfig: string;
+  kubeconfigPath: string;
+  kc: KubeConfig;
+  dir: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts an emulator on port 0 with a fast clock (default scale 0.002: a
+ * simulated second takes 2 ms) and one sandbox cluster. Call `close()`.
+ */
+export async function startKubernetesTestEnv(
+  options: { scale?: number; pools?: SimulatedNodePool[]; settings?: Partial<KubernetesEmulatorSettings> } = {},
+): Promise<KubernetesTestEnv> {
+  const dir = await mkdtemp(join(tmpdir(), "k8s-emulator-test-"));
+  const tls = await loadOrCreateTlsMaterial(dir);
+  const cloud = new SimulatedCloud(new SimulatedClock(options.scale ?? 0.002));
+  const cluster = addTestCluster(cloud, "aks-test", options.pools ?? [testPool({ name: "sandbox" })]);
+  const emulator = await startKubernetesEmulator({ cloud, tls, settings: options.settings });
+  const kubeconfig = kubeconfigForCluster(cloud, cluster);
+  const kubeconfigPath = join(dir, "kubeconfig");
+  await writeFile(kubeconfigPath, kubeconfig, { mode: 0o600 });
+  const kc = new KubeConfig();
+  kc.loadFromString(kubeconfig);
+  return {
+    cloud,
+    emulator,
+    cluster,
+    kubeconfig,
+    kubeconfigPath,
+    kc,
+    dir,
+    async close() {
+      await emulator.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls `probe` (every 5 ms wall time) until it returns a value other than undefined; fails after `timeoutMs`. */
+export async function eventually<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastError instanceof Error ? `: ${lastError.message}` : ""}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
