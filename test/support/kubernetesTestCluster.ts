@@ -1,4 +1,5 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
@@ -86,6 +87,8 @@ export async function startKubernetesTestEnv(
   };
 }
 
+/* eslint-disable @typescript-eslint/no-explicit-any -- test JSON is inspected freely */
+
 /** Polls `probe` (every 5 ms wall time) until it returns a value other than undefined; fails after `timeoutMs`. */
 export async function eventually<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -100,4 +103,75 @@ export async function eventually<T>(probe: () => Promise<T | undefined> | T | un
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastError instanceof Error ? `: ${lastError.message}` : ""}`);
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  /** Parsed JSON body (undefined when the body is not JSON). */
+  json: any;
+}
+
+/**
+ * One HTTPS request to the emulator, trusting only its certificate (as the
+ * kubeconfig does). `path` is relative to the cluster (`/api/v1/nodes`) unless
+ * it starts with `!` (then relative to the server root). `token` null = no
+ * Authorization header; default the cluster's token.
+ */
+export async function rawRequest(
+  env: KubernetesTestEnv,
+  method: string,
+  path: string,
+  options: { body?: unknown; token?: string | null; headers?: Record<string, string>; clusterKey?: string } = {},
+): Promise<RawResponse> {
+  const url = path.startsWith("!") ? `${env.emulator.url}${path.slice(1)}` : `${env.emulator.clusterUrl(options.clusterKey ?? env.cluster.key)}${path}`;
+  const token = options.token === undefined ? env.cluster.bearerToken : options.token;
+  const payload = options.body === undefined ? undefined : typeof options.body === "string" ? options.body : JSON.stringify(options.body);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method,
+        ca: env.cloud.caCertPem,
+        headers: {
+          Accept: "application/json",
+          ...(payload !== undefined ? { "Content-Type": "application/json" } : {}),
+          ...(token !== null ? { Authorization: `Bearer ${token}` } : {}),
+          ...(options.headers ?? {}),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => {
+          const text = Buffer.concat(chunks).toString("utf8");
+          let json: unknown;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            json = undefined;
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+        });
+        res.on("error", reject);
+      },
+    );
+    req.on("error", reject);
+    if (payload !== undefined) req.write(payload);
+    req.end();
+  });
+}
+
+/** A minimal batch/v1 Job manifest. */
+export function jobManifest(name: string, container: Record<string, unknown>, spec: Record<string, unknown> = {}, podSpec: Record<string, unknown> = {}): any {
+  return {
+    apiVersion: "batch/v1",
+    kind: "Job",
+    metadata: { name, labels: { app: "emulator-test" } },
+    spec: {
+      ...spec,
+      template: { spec: { restartPolicy: "Never", ...podSpec, containers: [{ name: "main", image: "busybox:1.36", ...container }] } },
+    },
+  };
 }

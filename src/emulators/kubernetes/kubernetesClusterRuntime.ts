@@ -181,7 +181,12 @@ export class KubernetesClusterRuntime {
 
   // ---------------------------------------------------------------- validation
 
-  #schemaCheck(kind: KubernetesSchemaKind, group: string, body: KubeObject): void {
+  /**
+   * Decoding-level checks: unknown fields and wrong types are 400 like the
+   * strict decoder; schema-required fields come back as causes, to be merged
+   * with the semantic validation's (the apiserver reports them together).
+   */
+  #schemaCheck(kind: KubernetesSchemaKind, group: string, body: KubeObject): StatusCause[] {
     const violations = this.schemas.validate(kind, body);
     const unknown = violations.filter((v) => v.kind === "unknown");
     const qualifiedKind = group ? `${kind}.${group}` : kind;
@@ -195,10 +200,7 @@ export class KubernetesClusterRuntime {
       const first = typeErrors[0];
       throw KubernetesApiError.badRequest(`${kind} in version "${version}" cannot be handled as a ${kind}: json: cannot unmarshal value into Go struct field ${qualifiedKind}.${first?.field ?? ""}: ${first?.message ?? ""}`);
     }
-    const causes: StatusCause[] = violations.map((v) =>
-      v.kind === "required" ? requiredValue(v.field) : invalidValue(v.field, valueAt(body, v.field), v.message),
-    );
-    if (causes.length) throw KubernetesApiError.invalid(kind, group, body.metadata?.name ?? body.metadata?.generateName ?? "", causes);
+    return violations.map((v) => (v.kind === "required" ? requiredValue(v.field) : invalidValue(v.field, valueAt(body, v.field), v.message)));
   }
 
   #checkBodyBasics(body: unknown, kind: string, apiVersion: string, namespace: string | undefined): KubeObject {
@@ -264,8 +266,7 @@ export class KubernetesClusterRuntime {
   /** POST a Namespace (names are DNS-1123 labels). */
   createNamespace(body: unknown, dryRun: boolean): KubeObject {
     const object = this.#checkBodyBasics(body, "Namespace", "v1", undefined);
-    this.#schemaCheck("Namespace", "", object);
-    const causes = validateObjectMeta(object.metadata, "label");
+    const causes = mergeCauses(this.#schemaCheck("Namespace", "", object), validateObjectMeta(object.metadata, "label"));
     if (causes.length) throw KubernetesApiError.invalid("Namespace", "", object.metadata.name ?? "", causes);
     const name = object.metadata.name ?? this.#generateName(object.metadata.generateName ?? "", (n) => this.#namespaces.has(n));
     if (this.#namespaces.has(name)) throw KubernetesApiError.alreadyExists("namespaces", "", name);
@@ -374,8 +375,7 @@ export class KubernetesClusterRuntime {
   /** POST a Pod: schema and semantic validation, RuntimeClass admission, then the simulated kubelet takes over. */
   createPod(namespace: string, body: unknown, dryRun: boolean): PodObject {
     const object = this.#checkBodyBasics(body, "Pod", "v1", namespace) as PodObject;
-    this.#schemaCheck("Pod", "", object);
-    const causes = [...validateObjectMeta(object.metadata, "subdomain"), ...validatePodSpec(object.spec, "spec", ["Always", "OnFailure", "Never"])];
+    const causes = mergeCauses(this.#schemaCheck("Pod", "", object), [...validateObjectMeta(object.metadata, "subdomain"), ...validatePodSpec(object.spec, "spec", ["Always", "OnFailure", "Never"])]);
     if (causes.length) throw KubernetesApiError.invalid("Pod", "", object.metadata.name ?? object.metadata.generateName ?? "", causes);
     this.#requireNamespace(namespace);
     const name = object.metadata.name ?? this.#generateName(object.metadata.generateName ?? "", (n) => this.#pods.has(`${namespace}/${n}`));
@@ -663,7 +663,8 @@ export class KubernetesClusterRuntime {
       else delete existing.message;
       return;
     }
-    conditions.push({ type, status, lastProbeTime: null, lastTransitionTime: now, ...(reason ? { reason } : {}), ...(message ? { message } : {}) });
+    // The kubelet sends `lastProbeTime: null`, which the schema (a string) does not allow; omitting it is equivalent.
+    conditions.push({ type, status, lastTransitionTime: now, ...(reason ? { reason } : {}), ...(message ? { message } : {}) });
   }
 
   #changed(rec: PodRecord): void {
@@ -894,7 +895,8 @@ export class KubernetesClusterRuntime {
   /** POST a Job: validation, defaulting (selector, labels, backoffLimit 6, …), then the job controller starts. */
   createJob(namespace: string, body: unknown, dryRun: boolean): JobObject {
     const object = this.#checkBodyBasics(body, "Job", "batch/v1", namespace) as JobObject;
-    this.#schemaCheck("Job", "batch", object);
+    const schemaCauses = this.#schemaCheck("Job", "batch", object);
+    if (!object.spec?.template?.spec) throw KubernetesApiError.invalid("Job", "batch", object.metadata.name ?? "", schemaCauses.length ? schemaCauses : [requiredValue("spec.template")]);
     const spec = object.spec;
     const causes = validateObjectMeta(object.metadata, "subdomain");
     const name = object.metadata.name ?? this.#generateName(object.metadata.generateName ?? "", (n) => this.#jobs.has(`${namespace}/${n}`));
@@ -912,7 +914,8 @@ export class KubernetesClusterRuntime {
     if (spec.selector && spec.manualSelector !== true) {
       causes.push(invalidValue("spec.selector", spec.selector, "`selector` will be auto-generated"));
     }
-    if (causes.length) throw KubernetesApiError.invalid("Job", "batch", name, causes);
+    const allCauses = mergeCauses(schemaCauses, causes);
+    if (allCauses.length) throw KubernetesApiError.invalid("Job", "batch", name, allCauses);
     this.#requireNamespace(namespace);
     if (this.#jobs.has(`${namespace}/${name}`)) throw KubernetesApiError.alreadyExists("jobs", "batch", name);
 
@@ -1223,6 +1226,13 @@ export class KubernetesClusterRuntime {
 }
 
 // ---------------------------------------------------------------- helpers
+
+/** Concatenates cause lists, dropping duplicates (same field and reason). */
+function mergeCauses(first: StatusCause[], second: StatusCause[]): StatusCause[] {
+  const out = [...first];
+  for (const cause of second) if (!out.some((c) => c.field === cause.field && c.reason === cause.reason)) out.push(cause);
+  return out;
+}
 
 function copy<T>(value: T): T {
   return structuredClone(value);

@@ -32,7 +32,6 @@ export const KUBERNETES_SCHEMAS = {
   EventList: ["core", "io.k8s.api.core.v1.EventList"],
   Status: ["core", "io.k8s.apimachinery.pkg.apis.meta.v1.Status"],
   APIResourceList: ["core", "io.k8s.apimachinery.pkg.apis.meta.v1.APIResourceList"],
-  APIVersions: ["core", "io.k8s.apimachinery.pkg.apis.meta.v1.APIVersions"],
   Job: ["batch", "io.k8s.api.batch.v1.Job"],
   JobList: ["batch", "io.k8s.api.batch.v1.JobList"],
   RuntimeClass: ["node", "io.k8s.api.node.v1.RuntimeClass"],
