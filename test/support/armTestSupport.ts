@@ -23,6 +23,9 @@ export const SUB = "00000000-0000-0000-0000-000000000000";
 export const PREVIEW = "2026-10-02-preview";
 export const STABLE = "2026-10-01";
 
+/** What the SDKs reject with (RestError-like). */
+export type SdkError = Error & { statusCode?: number; code?: string };
+
 /** A static token credential, as the app uses in simulated mode. */
 export const staticCredential: TokenCredential = {
   getToken: async () => ({ token: "t", expiresOnTimestamp: Date.now() + 3600e3 }),
@@ -56,6 +59,8 @@ export async function startTestArm(settings: Partial<ArmEmulatorSettings> = {}, 
 export interface RawResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
+  // Arbitrary JSON probed by assertions.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   body: any;
   text: string;
 }
@@ -68,9 +73,9 @@ export async function armCall(
   method: string,
   pathAndQuery: string,
   body?: unknown,
-  opts: { auth?: boolean | string; headers?: Record<string, string> } = {},
+  opts: { auth?: boolean | string; headers?: Record<string, string>; agent?: Agent } = {},
 ): Promise<RawResponse> {
-  let agent = agents.get(t.tls.certPem);
+  let agent = opts.agent ?? agents.get(t.tls.certPem);
   if (!agent) {
     agent = new Agent({ ca: t.tls.certPem, keepAlive: true, maxSockets: 64 });
     agents.set(t.tls.certPem, agent);

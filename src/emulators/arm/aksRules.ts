@@ -40,7 +40,7 @@ export function checkClusterName(name: string): void {
  */
 export function resolveKubernetesVersion(requested: unknown, settings: ArmEmulatorSettings, target: string, fallback?: string): string {
   if (requested === undefined || requested === null || requested === "") return fallback ?? settings.defaultKubernetesVersion;
-  const text = String(requested);
+  const text = typeof requested === "string" ? requested : JSON.stringify(requested);
   const m = VERSION.exec(text);
   if (!m) throw invalidParameter(target, `The Kubernetes version '${text}' is invalid; use <major.minor> or <major.minor.patch>.`);
   const offered = settings.kubernetesVersions.filter((v) => (m[3] === undefined ? v.startsWith(`${m[1]}.${m[2]}.`) : v === text));

@@ -49,7 +49,7 @@ export interface ArmEmulatorSettings {
   features: Record<string, FeatureSetting>;
   /** Known provider namespaces and their initial state (default: the usual ones, `Registered`). */
   providers: Record<string, "Registered" | "NotRegistered">;
-  /** Kubernetes versions AKS offers; the first entry of {@link defaultKubernetesVersion} is used for `""`. */
+  /** Kubernetes versions AKS offers (others → 400 `K8sVersionNotSupported`); `major.minor` resolves to the newest patch here. */
   kubernetesVersions: string[];
   /** Version used when a request leaves `kubernetesVersion` / `orchestratorVersion` empty. Default 1.33.5. */
   defaultKubernetesVersion: string;

@@ -187,6 +187,7 @@ export class ArmEmulatorState {
     const rec = this.feature(subscriptionId, namespace, name);
     const setting = this.featureSetting(namespace, name);
     if (rec.state === "Registered" || rec.state === "Registering" || rec.state === "Pending") return rec;
+    rec.registrationDate = this.nowIso();
     if (setting?.approvalRequired) {
       rec.state = "Pending";
       return rec;
@@ -201,7 +202,7 @@ export class ArmEmulatorState {
   #markRegistered(rec: FeatureRecord): void {
     rec.state = "Registered";
     rec.registeredAtSimMs = this.nowSimMs();
-    rec.registrationDate = this.nowIso();
+    rec.registrationDate ??= this.nowIso();
   }
 
   /** Approves a `Pending` feature: it proceeds to `Registering` → `Registered`. */

@@ -245,6 +245,13 @@ export function containerServiceRoutes(ctx: ArmContext): ArmRoute[] {
     const { subscriptionId = "", resourceGroupName = "", resourceName = "" } = req.params;
     checkClusterName(resourceName);
     requireResourceGroup(req);
+    // Pool names first: the swagger pattern would also catch them, but AKS names the rule.
+    const rawProfiles = isObject(req.body) && isObject(req.body.properties) ? req.body.properties.agentPoolProfiles : undefined;
+    if (Array.isArray(rawProfiles)) {
+      rawProfiles.forEach((p: unknown, i) => {
+        if (isObject(p) && typeof p.name === "string") checkPoolName(p.name, `properties.agentPoolProfiles[${i}].name`);
+      });
+    }
     const body = validateBody(req, "ManagedCluster");
     const props = isObject(body.properties) ? body.properties : {};
     const existing = state.cluster(subscriptionId, resourceGroupName, resourceName);

@@ -25,12 +25,12 @@ export function resourcesRoutes(ctx: ArmContext): ArmRoute[] {
     const resourceTypes =
       p.namespace.toLowerCase() === "microsoft.containerservice"
         ? [
-            { resourceType: "managedClusters", locations, apiVersions: [...supportedApiVersions.containerServicePreview, ...supportedApiVersions.containerServiceStable], capabilities: "CrossResourceGroupResourceMove, CrossSubscriptionResourceMove, SystemAssignedResourceIdentity, SupportsTags, SupportsLocation" },
+            { resourceType: "managedClusters", locations, apiVersions: [...supportedApiVersions.containerServicePreview, ...supportedApiVersions.containerServiceStable], locationMappings: [], capabilities: "CrossResourceGroupResourceMove, CrossSubscriptionResourceMove, SystemAssignedResourceIdentity, SupportsTags, SupportsLocation" },
             { resourceType: "managedClusters/agentPools", locations: [], apiVersions: [...supportedApiVersions.containerServicePreview, ...supportedApiVersions.containerServiceStable], capabilities: "None" },
             { resourceType: "locations/operations", locations, apiVersions: [...supportedApiVersions.containerServiceStable], capabilities: "None" },
             { resourceType: "locations/operationresults", locations, apiVersions: [...supportedApiVersions.containerServiceStable], capabilities: "None" },
           ]
-        : [{ resourceType: "operations", locations: [], apiVersions: ["2021-07-01"], capabilities: "None" }];
+        : [{ resourceType: "operations", locations: [], locationMappings: [], apiVersions: ["2021-07-01"], capabilities: "None" }];
     return {
       id: `/subscriptions/${p.subscriptionId}/providers/${p.namespace}`,
       namespace: p.namespace,

@@ -81,7 +81,7 @@ export class SwaggerValidator {
     for (const [name, doc] of docs) {
       this.#documents.set(name, doc);
       // Only the definitions are schemas; paths and parameters are looked up, not compiled.
-      this.#ajv.addSchema({ definitions: adapt(doc.definitions ?? {}, refMapper) } as object, `${name}.json`);
+      this.#ajv.addSchema({ definitions: adapt(doc.definitions ?? {}, refMapper) }, `${name}.json`);
     }
   }
 

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { FeatureClient } from "@azure/arm-features";
 import { ResourceManagementClient } from "@azure/arm-resources";
 import { ContainerServiceClient, restorePoller } from "@azure/arm-containerservice";
-import { PREVIEW, SUB, startTestArm, staticCredential, waitUntil, armCall, type TestArm } from "../../../support/armTestSupport.js";
+import { PREVIEW, SUB, startTestArm, staticCredential, waitUntil, armCall, type TestArm, type SdkError } from "../../../support/armTestSupport.js";
 
 // The real Azure SDK clients, over HTTPS, trusting exactly the emulator's certificate.
 describe("ARM emulator driven by the real Azure SDK clients", () => {
@@ -34,14 +34,14 @@ describe("ARM emulator driven by the real Azure SDK clients", () => {
     await waitUntil(async () => (await resources.providers.get("Microsoft.ContainerService")).registrationState === "Registered");
     assert.deepEqual(t.arm.state.previewFeatureUsable(SUB, "Microsoft.ContainerService", "KataVMIsolationPreview"), { usable: true });
 
-    await assert.rejects(features.features.get("Microsoft.ContainerService", "NoSuchFeature"), (e: any) => e.statusCode === 404 && /The feature 'NoSuchFeature' could not be found\./.test(e.message));
+    await assert.rejects(features.features.get("Microsoft.ContainerService", "NoSuchFeature"), (e: SdkError) => e.statusCode === 404 && /The feature 'NoSuchFeature' could not be found\./.test(e.message));
     const un = await features.features.unregister("Microsoft.ContainerService", "KataVMIsolationPreview");
     assert.equal(un.properties?.state, "Unregistered");
   });
 
   test("resource groups, clusters, pools (preview Kata), credentials, list paging, delete — with a poller restored in a new client", async () => {
     const resources = new ResourceManagementClient(staticCredential, SUB, t.clientOptions);
-    await assert.rejects(resources.resourceGroups.get("rg-sdk"), (e: any) => e.statusCode === 404 && e.code === "ResourceGroupNotFound");
+    await assert.rejects(resources.resourceGroups.get("rg-sdk"), (e: SdkError) => e.statusCode === 404 && e.code === "ResourceGroupNotFound");
     const rg = await resources.resourceGroups.createOrUpdate("rg-sdk", { location: "eastus" });
     assert.equal(rg.name, "rg-sdk");
     assert.equal((await resources.resourceGroups.get("rg-sdk")).location, "eastus");
@@ -104,12 +104,12 @@ describe("ARM emulator driven by the real Azure SDK clients", () => {
     const slow = aks.agentPools.createOrUpdate("rg-sdk", "sdk-cluster", "aborted", { count: 1, vmSize: "Standard_D2s_v3", mode: "User" }, { updateIntervalInMs: 20 });
     await slow.submitted();
     await aks.agentPools.abortLatestOperation("rg-sdk", "sdk-cluster", "aborted");
-    await assert.rejects(slow.pollUntilDone(), (e: any) => /cancel/i.test(String(e.message ?? e)));
+    await assert.rejects(slow.pollUntilDone(), (e: SdkError) => /cancel/i.test(String(e.message ?? e)));
     assert.equal((await aks.agentPools.get("rg-sdk", "sdk-cluster", "aborted")).provisioningState, "Canceled");
 
     // Deletes: pool then cluster (Location + Azure-AsyncOperation), then 204 for missing.
     await aks.agentPools.delete("rg-sdk", "sdk-cluster", "kata", { updateIntervalInMs: 20 });
-    await assert.rejects(aks.agentPools.get("rg-sdk", "sdk-cluster", "kata"), (e: any) => e.statusCode === 404);
+    await assert.rejects(aks.agentPools.get("rg-sdk", "sdk-cluster", "kata"), (e: SdkError) => e.statusCode === 404);
     await aks.managedClusters.delete("rg-sdk", "sdk-cluster", { updateIntervalInMs: 20 });
     assert.equal(t.cloud.getCluster(key), undefined);
     await aks.managedClusters.delete("rg-sdk", "sdk-cluster", { updateIntervalInMs: 20 });
