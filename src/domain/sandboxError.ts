@@ -2,7 +2,8 @@ import type { ErrorCode } from "./errorCodes.js";
 
 /** One field-level problem inside a {@link SandboxError}. */
 export interface ErrorDetail {
-  code: ErrorCode | string;
+  /** An {@link ErrorCode}, or an upstream code carried through (e.g. ARM's). */
+  code: string;
   message: string;
   target?: string;
 }

@@ -32,6 +32,8 @@ export interface RegisteredFunction {
 export class FunctionRegistry {
   readonly #functions = new Map<string, RegisteredFunction>();
   readonly #hooks = new Map<string, ((context: unknown) => unknown)[]>();
+  /** What `@azure/functions` passed to `setProgrammingModel` (its worker-facing model). */
+  programmingModel: unknown;
 
   /** Records a registration. Names are case-insensitive and unique, as in the Functions host. */
   register(metadata: CoreFunctionMetadata, handler: CoreHandler): void {

@@ -23,12 +23,14 @@ export function installFunctionsCore(): FunctionRegistry {
   const coreApi = {
     version: "4.0.0-aks-pod-sandbox-localhost",
     hostVersion: "4.0.0-aks-pod-sandbox-localhost",
-    setProgrammingModel(_model: unknown): void {
+    setProgrammingModel(model: unknown): void {
       // The local host invokes handlers directly with real HttpRequest /
-      // InvocationContext objects, so the programming model is not needed.
+      // InvocationContext objects; the model is kept so tests can drive the
+      // library's own worker path (RPC in, RPC out) as the Azure host does.
+      registry.programmingModel = model;
     },
-    getProgrammingModel(): undefined {
-      return undefined;
+    getProgrammingModel(): unknown {
+      return registry.programmingModel;
     },
     registerFunction(metadata: CoreFunctionMetadata, handler: CoreHandler): { dispose(): void } {
       registry.register(metadata, handler);

@@ -229,7 +229,7 @@ export class LocalFunctionsHost {
     return new InvocationContext({
       invocationId,
       functionName: fn.name,
-      options: { trigger: { ...fn.trigger, name: fn.trigger.name ?? fn.name, type: fn.trigger.type } as never },
+      options: { trigger: { ...fn.trigger, name: fn.trigger.name ?? fn.name, type: fn.trigger.type } },
       logHandler: (level, ...args) => {
         log({ level: level === "warning" ? "warn" : level === "information" ? "info" : level, msg: args.map(String).join(" "), function: fn.name, invocationId });
       },
@@ -347,7 +347,7 @@ export class LocalFunctionsHost {
     let response: HttpResponseType;
     try {
       const result = await route.fn.handler(request, context);
-      response = result instanceof HttpResponse ? result : new HttpResponse((result ?? {}) as ConstructorParameters<typeof HttpResponse>[0]);
+      response = result instanceof HttpResponse ? result : new HttpResponse((result ?? {}));
     } catch (error) {
       this.#options.log({ level: "error", msg: "function threw", function: route.fn.name, invocationId, error: error instanceof Error ? error.message : String(error) });
       sendError(500, "InternalError", "The server encountered an internal error.");

@@ -50,6 +50,39 @@ function constraintFor(spec: string, template: string): Constraint {
   }
 }
 
+interface ParameterSegment {
+  star: boolean;
+  name: string;
+  optional: boolean;
+  specs: string[];
+}
+
+/** Parses `{*name}`, `{name?}`, `{name:c1:c2(arg)?}`; undefined for a literal segment. */
+function parseParameterSegment(segment: string, template: string): ParameterSegment | undefined {
+  if (!segment.startsWith("{") || !segment.endsWith("}")) return undefined;
+  let inner = segment.slice(1, -1);
+  const star = inner.startsWith("*");
+  if (star) inner = inner.slice(1);
+  const optional = inner.endsWith("?");
+  if (optional) inner = inner.slice(0, -1);
+  // Split on ':' outside parentheses (regex constraints may contain ':').
+  const parts: string[] = [];
+  let depth = 0;
+  let current = "";
+  for (const ch of inner) {
+    if (ch === "(") depth += 1;
+    if (ch === ")") depth -= 1;
+    if (ch === ":" && depth === 0) {
+      parts.push(current);
+      current = "";
+    } else current += ch;
+  }
+  parts.push(current);
+  const [name, ...specs] = parts;
+  if (!name || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`Route "${template}": bad parameter "${segment}"`);
+  return { star, name, optional, specs };
+}
+
 /** Compiles a route template (without the route prefix). Throws on a malformed template. */
 export function compileRouteTemplate(template: string): CompiledRoute {
   const segments = template.replace(/^\/+|\/+$/g, "").split("/").filter((s) => s.length > 0);
@@ -58,16 +91,15 @@ export function compileRouteTemplate(template: string): CompiledRoute {
   let pattern = "^";
   let specificity = 0;
   segments.forEach((segment, index) => {
-    const param = /^\{(\*)?([A-Za-z_][A-Za-z0-9_]*)(\?)?((?::[^:}]+(?:\([^)]*\))?)*)\}$/.exec(segment);
+    const param = parseParameterSegment(segment, template);
     if (!param) {
       if (/[{}]/.test(segment)) throw new Error(`Route "${template}": unsupported segment "${segment}"`);
       pattern += `/${segment.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`;
       specificity += 1;
       return;
     }
-    const [, star, name, optional, constraintText] = param as unknown as [string, string | undefined, string, string | undefined, string];
+    const { star, name, optional, specs } = param;
     parameterNames.push(name);
-    const specs = constraintText ? (constraintText.match(/:[^:]+(?:\([^)]*\))?/g) ?? []).map((s) => s.slice(1)) : [];
     constraints.set(name, specs.map((s) => constraintFor(s, template)));
     if (star) {
       if (index !== segments.length - 1) throw new Error(`Route "${template}": catch-all must be last`);

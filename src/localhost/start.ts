@@ -14,7 +14,7 @@ import { LocalFunctionsHost } from "./localFunctionsHost.js";
 import { loadFunctionApp } from "./loadFunctionApp.js";
 import { applyLocalSettings } from "./localSettings.js";
 import { LOCAL_AUDIENCE, LOCAL_ISSUER, LOCAL_JWKS_PATH, LocalTokenIssuer } from "./localTokenIssuer.js";
-import { startSimulatedAzureIfAvailable, type SimulatedAzureHandle } from "./simulatedAzureHook.js";
+import { startSimulatedAzureForHost, type SimulatedAzureHandle } from "./simulatedAzureHook.js";
 
 const env = process.env;
 const root = packageRoot();
@@ -52,16 +52,15 @@ async function main(): Promise<void> {
   }
 
   let simulated: SimulatedAzureHandle | undefined;
-  if (simulate) {
-    simulated = await startSimulatedAzureIfAvailable(dataDir);
-    if (simulated) {
-      stoppers.push(() => simulated!.close());
-      env.ARM_ENDPOINT ??= simulated.armUrl;
-      env.SANDBOX_SIMULATED_CA_CERT ??= simulated.caCertPath;
-      ready.arm = simulated.armUrl;
-      if (simulated.kubernetesUrl) ready.kubernetes = simulated.kubernetesUrl;
-      ready.caCertPath = simulated.caCertPath;
-    }
+  // With ARM_ENDPOINT given (tests running their own emulators), use those.
+  if (simulate && env.ARM_ENDPOINT === undefined) {
+    simulated = await startSimulatedAzureForHost(dataDir, env);
+    stoppers.push(() => simulated!.close());
+    env.ARM_ENDPOINT = simulated.armUrl;
+    env.SANDBOX_SIMULATED_CA_CERT ??= simulated.caCertPath;
+    ready.arm = simulated.armUrl;
+    if (simulated.kubernetesUrl) ready.kubernetes = simulated.kubernetesUrl;
+    ready.caCertPath = simulated.caCertPath;
   }
 
   // Registration modules read no configuration at import time, so they may
@@ -96,7 +95,6 @@ async function main(): Promise<void> {
     throw error;
   }
   await host.start();
-  if (simulated?.subscriptionId) ready.subscriptionId = simulated.subscriptionId;
   console.log(`aks-pod-sandbox listening on ${host.url}/api/v1 (${simulate ? "simulated Azure" : "Azure"})`);
   console.log(JSON.stringify({ api: `${host.url}/api/v1`, docs: `${host.url}/api/v1/docs`, ...ready }));
 }

@@ -136,7 +136,7 @@ export async function rawRequest(
         ca: env.cloud.caCertPem,
         headers: {
           Accept: "application/json",
-          ...(payload !== undefined ? { "Content-Type": "application/json" } : {}),
+          ...(payload !== undefined ? { "Content-Type": "application/json", "Content-Length": String(Buffer.byteLength(payload)) } : {}),
           ...(token !== null ? { Authorization: `Bearer ${token}` } : {}),
           ...(options.headers ?? {}),
         },
