@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { startArmEmulator, type ArmEmulator } from "./arm/armEmulator.js";
+import { startKubernetesEmulator, type RunningKubernetesEmulator } from "./kubernetes/kubernetesEmulator.js";
 import type { ArmEmulatorSettings } from "./arm/armEmulatorSettings.js";
 import { SimulatedClock } from "./simulatedClock.js";
 import { SimulatedCloud } from "./simulatedCloud.js";
@@ -33,6 +34,8 @@ export interface SimulatedAzure {
   caCertPem: string;
   cloud: SimulatedCloud;
   arm: ArmEmulator;
+  /** The Kubernetes emulator (scripts API for tests: `kubernetes.scripts.set(...)`). */
+  kubernetes: RunningKubernetesEmulator;
   /** Stops every emulator. Idempotent. */
   close(): Promise<void>;
 }
@@ -50,11 +53,11 @@ export async function startSimulatedAzure(options: SimulatedAzureOptions = {}): 
   const closers: (() => Promise<void>)[] = [];
   let kubernetesUrl: string | undefined;
 
-  // KUBERNETES EMULATOR HOOK: start it here, before the ARM emulator, so that
-  // kubeconfigs name its URL, e.g.
-  //   const k8s = await startKubernetesEmulator({ cloud, tls, port: options.kubernetesPort });
-  //   cloud.kubernetesBaseUrl = kubernetesUrl = k8s.url; closers.push(() => k8s.close());
-  void options.kubernetesPort;
+  // KUBERNETES EMULATOR HOOK: started before the ARM emulator, so that
+  // kubeconfigs from listClusterUserCredential name its URL.
+  const kubernetes = await startKubernetesEmulator({ cloud, tls, port: options.kubernetesPort ?? 0 });
+  cloud.kubernetesBaseUrl = kubernetesUrl = kubernetes.url;
+  closers.push(() => kubernetes.close());
 
   const arm = await startArmEmulator({ cloud, tls, port: options.armPort ?? 0, ...(options.armSettings ? { settings: options.armSettings } : {}) });
   closers.push(() => arm.close());
@@ -66,6 +69,7 @@ export async function startSimulatedAzure(options: SimulatedAzureOptions = {}): 
     caCertPem: tls.certPem,
     cloud,
     arm,
+    kubernetes,
     close() {
       closing ??= Promise.all(closers.map((c) => c())).then(() => undefined);
       return closing;

@@ -4,6 +4,8 @@ import { ApiException, BatchV1Api, CoreV1Api, NodeV1Api, type V1Job } from "@kub
 import { KubernetesSchemaValidator, type KubernetesSchemaKind } from "../../../../src/emulators/kubernetes/kubernetesSchemaValidator.js";
 import { addTestCluster, eventually, jobManifest, rawRequest, startKubernetesTestEnv, testPool, type KubernetesTestEnv } from "../../../support/kubernetesTestCluster.js";
 
+/* eslint-disable @typescript-eslint/no-explicit-any -- wire JSON is probed freely in assertions */
+
 /* The emulator seen through @kubernetes/client-node 1.4 and raw HTTPS, checked against the official OpenAPI v3 schemas. */
 
 const schemas = new KubernetesSchemaValidator();
