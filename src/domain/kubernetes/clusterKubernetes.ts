@@ -1,0 +1,88 @@
+/**
+ * Port: what the product asks of a cluster's Kubernetes API. Objects are
+ * plain JSON in the Kubernetes wire shape (the domain imports no client
+ * library); adapters translate client errors into `SandboxError`.
+ */
+
+/** Identifies an AKS cluster. */
+export interface ClusterRef {
+  readonly subscriptionId: string;
+  readonly resourceGroup: string;
+  readonly clusterName: string;
+}
+
+/** A Kubernetes object as JSON (`apiVersion`, `kind`, `metadata`, `spec`, `status`, …). */
+export type KubernetesObject = {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    uid?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    creationTimestamp?: string;
+    deletionTimestamp?: string;
+  };
+  spec?: Record<string, unknown>;
+  status?: Record<string, unknown>;
+} & Record<string, unknown>;
+
+export interface NodeSummary {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  /** Allocatable CPU in millicores. */
+  readonly allocatableMilliCpu: number;
+  /** Allocatable memory in MiB. */
+  readonly allocatableMemoryMiB: number;
+  readonly kernelVersion: string | undefined;
+  readonly ready: boolean;
+}
+
+export interface RuntimeClassSummary {
+  readonly name: string;
+  readonly handler: string;
+  readonly nodeSelector: Readonly<Record<string, string>>;
+}
+
+export type DeletePropagation = "Background" | "Foreground" | "Orphan";
+
+export interface ClusterKubernetes {
+  /** The RuntimeClass, or undefined when the cluster has none of that name. */
+  getRuntimeClass(name: string): Promise<RuntimeClassSummary | undefined>;
+  listNodes(labelSelector?: string): Promise<NodeSummary[]>;
+  /** Creates the namespace when missing. Idempotent. */
+  ensureNamespace(name: string, labels?: Record<string, string>): Promise<void>;
+  createJob(namespace: string, job: KubernetesObject): Promise<KubernetesObject>;
+  /** Undefined when not found. */
+  getJob(namespace: string, name: string): Promise<KubernetesObject | undefined>;
+  listJobs(namespace: string, labelSelector?: string): Promise<KubernetesObject[]>;
+  /** @returns false when the Job did not exist. */
+  deleteJob(namespace: string, name: string, propagation: DeletePropagation): Promise<boolean>;
+  listPods(namespace: string, labelSelector?: string): Promise<KubernetesObject[]>;
+  /** Log text; `tailLines` lines at most, `limitBytes` bytes at most. */
+  readPodLog(namespace: string, podName: string, options?: { tailLines?: number; limitBytes?: number; container?: string }): Promise<string>;
+  /** Events of the namespace, optionally for one object (`involvedObject.name`). */
+  listEvents(namespace: string, involvedObjectName?: string): Promise<KubernetesObject[]>;
+}
+
+/** Gives a {@link ClusterKubernetes} for a cluster (credentials fetched and cached by the adapter). */
+export interface ClusterKubernetesFactory {
+  forCluster(cluster: ClusterRef): Promise<ClusterKubernetes>;
+  /** Drops cached credentials of a cluster (after a 401, or when it is deleted). */
+  forget(cluster: ClusterRef): void;
+}
+
+/**
+ * Port: the cluster's user kubeconfig (YAML). The ARM adapter implements it
+ * with `listClusterUserCredential`. The result is a secret: keep it in
+ * memory only, never log or store it.
+ */
+export interface KubeconfigSource {
+  userKubeconfig(cluster: ClusterRef): Promise<string>;
+}
+
+/** Port: an Entra token for a scope, for kubeconfigs with an `exec` (kubelogin) user. */
+export interface AccessTokenSource {
+  getToken(scope: string): Promise<string>;
+}
