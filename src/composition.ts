@@ -1,6 +1,12 @@
 import { ConfigurationError, loadConfiguration, type Configuration } from "./config/configuration.js";
 import { JwksTokenVerifier } from "./adapters/identity/jwksTokenVerifier.js";
-import { probeTables } from "./adapters/tables/tableClients.js";
+import { probeTables, tableClient } from "./adapters/tables/tableClients.js";
+import { AUDIT_TABLE, AuditTable } from "./adapters/tables/auditTable.js";
+import { JOB_SLOTS_TABLE, JobSlotTable } from "./adapters/tables/jobSlotTable.js";
+import type { AuditLog } from "./domain/policy/auditLog.js";
+import { JobSlots } from "./domain/policy/jobSlots.js";
+import type { SandboxPolicy } from "./domain/policy/policy.js";
+import { TeamResolvingTokenVerifier } from "./domain/policy/teamResolution.js";
 import type { TokenVerifier } from "./domain/identity/tokenVerifier.js";
 import type { ReadinessCheck } from "./domain/service/readiness.js";
 import { SandboxError } from "./domain/sandboxError.js";
@@ -15,6 +21,12 @@ export interface Services {
   readonly configuration: Configuration;
   readonly tokenVerifier: TokenVerifier;
   readonly readinessChecks: readonly ReadinessCheck[];
+  /** The team policy (roles × teams × scopes, quotas). */
+  readonly policy: SandboxPolicy;
+  /** Append-only audit records of mutating and denied requests. */
+  readonly auditLog: AuditLog;
+  /** The concurrent-jobs quota: `reserveJobSlot` / `releaseJobSlot`. */
+  readonly jobSlots: JobSlots;
 }
 
 let built: Services | undefined;
@@ -25,8 +37,15 @@ function build(): Services {
   const tables = { connectionString: configuration.tablesConnectionString, allowInsecure: configuration.tablesAllowInsecure };
   return Object.freeze({
     configuration,
-    tokenVerifier: new JwksTokenVerifier(configuration.auth),
+    // The policy may name the team claim and map apps/groups to teams.
+    tokenVerifier: new TeamResolvingTokenVerifier(
+      new JwksTokenVerifier({ ...configuration.auth, teamClaim: configuration.policy.teamClaim ?? configuration.auth.teamClaim }),
+      configuration.policy,
+    ),
     readinessChecks: Object.freeze([{ name: "tableStorage", check: () => probeTables(tables) }]),
+    policy: configuration.policy,
+    auditLog: new AuditTable(tableClient(tables, AUDIT_TABLE)),
+    jobSlots: new JobSlots(new JobSlotTable(tableClient(tables, JOB_SLOTS_TABLE)), configuration.policy),
   });
 }
 

@@ -1,3 +1,7 @@
+import type { SandboxPolicy } from "../domain/policy/policy.js";
+import { loadPolicyFile } from "./policyFile.js";
+import { simulatedPolicyFile } from "./simulatedPolicy.js";
+
 /**
  * Configuration: read once at start from the environment (plus
  * `local.settings.json` `Values` in the local host), validated as a whole,
@@ -38,8 +42,10 @@ export interface Configuration {
   /** Wall seconds per simulated second (simulated mode), (0, 1], default 1. */
   readonly simTimeScale: number;
   readonly auth: AuthConfiguration;
-  /** Path of the team policy file (JSON), when configured. */
+  /** Path of the team policy file (JSON); simulated mode defaults to `policy/simulated.policy.json`. */
   readonly policyFile: string | undefined;
+  /** The team policy loaded from `policyFile` and validated against `policy/policy.schema.json`. */
+  readonly policy: SandboxPolicy;
   /** Where local state lives (`.data/`): local issuer key, TLS material, Azurite data. */
   readonly dataDir: string;
   readonly logLevel: "debug" | "info" | "warn" | "error";
@@ -167,6 +173,17 @@ export function loadConfiguration(env: Env = process.env): Configuration {
   const logLevel = logLevels.find((l) => l === logLevelRaw) ?? "info";
   if (!logLevels.some((l) => l === logLevelRaw)) problems.push(`LOG_LEVEL: must be one of ${logLevels.join(", ")}, got "${logLevelRaw}"`);
 
+  // Required outside simulated mode: without it no team could be authorized.
+  const policyFile = get("SANDBOX_POLICY_FILE") ?? (simulate ? simulatedPolicyFile() : undefined);
+  let policy: SandboxPolicy | undefined;
+  if (policyFile === undefined) {
+    problems.push("SANDBOX_POLICY_FILE: required (the team policy JSON file; format in policy/policy.schema.json)");
+  } else {
+    const loaded = loadPolicyFile(policyFile);
+    policy = loaded.policy;
+    for (const problem of loaded.problems) problems.push(`SANDBOX_POLICY_FILE: ${problem}`);
+  }
+
   if (problems.length > 0) throw new ConfigurationError(problems);
 
   return Object.freeze({
@@ -186,7 +203,8 @@ export function loadConfiguration(env: Env = process.env): Configuration {
       algorithms: Object.freeze(algorithms),
       clockSkewSeconds,
     }),
-    policyFile: get("SANDBOX_POLICY_FILE"),
+    policyFile,
+    policy: policy!,
     dataDir: get("SANDBOX_DATA_DIR") ?? ".data",
     logLevel,
   });

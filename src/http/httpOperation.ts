@@ -6,6 +6,8 @@ import { ERROR_STATUS } from "./errorStatus.js";
 import { functionsRouteFor, openApiOperation } from "./openApiDocument.js";
 import { validateRequest } from "./requestValidator.js";
 import { authenticate } from "./authenticate.js";
+import { authorizeRequest } from "./authorization.js";
+import { noteFailure, withAudit } from "./auditRequest.js";
 
 /** What an operation handler receives: validated inputs and the caller. */
 export interface OperationContext<TBody = unknown> {
@@ -90,6 +92,7 @@ export function httpOperationHandler<TBody>(operationId: string, handler: Operat
     if (clientRequestId !== null && clientRequestId.length <= 256) baseHeaders["x-ms-client-request-id"] = clientRequestId;
     try {
       const principal = entry.requiresAuthentication ? await authenticate(request) : ANONYMOUS;
+      authorizeRequest(request, operationId, principal);
       const { hasBody, body } = await readJsonBody(request);
       const validated = validateRequest(operationId, {
         params: request.params,
@@ -115,6 +118,7 @@ export function httpOperationHandler<TBody>(operationId: string, handler: Operat
       if (result.body === undefined) return { status: result.status ?? 204, headers };
       return { status: result.status ?? 200, headers: { "content-type": JSON_TYPE, ...headers }, body: JSON.stringify(result.body) };
     } catch (error) {
+      noteFailure(request, error);
       const mapped = errorResponse(error, invocation);
       return { status: mapped.status, headers: { "content-type": JSON_TYPE, ...baseHeaders, ...mapped.headers }, body: JSON.stringify(mapped.body) };
     }
@@ -133,6 +137,7 @@ export function httpTrigger<TBody>(operationId: string, handler: OperationHandle
     route: functionsRouteFor(entry.path),
     methods: [entry.method.toUpperCase() as FunctionsHttpMethod],
     authLevel: "anonymous",
-    handler: httpOperationHandler(operationId, handler),
+    // Audited here, around the whole pipeline, so denials before the handler are recorded too.
+    handler: withAudit(operationId, httpOperationHandler(operationId, handler)),
   };
 }

@@ -9,6 +9,7 @@ import { join, resolve } from "node:path";
 import { readFileSync } from "node:fs";
 import { loadConfiguration, ConfigurationError } from "../config/configuration.js";
 import { packageRoot } from "../packageRoot.js";
+import { DEMO_SUBSCRIPTION_ID, simulatedPolicyFile } from "../config/simulatedPolicy.js";
 import { startAzurite, type RunningAzurite } from "./azuriteProcess.js";
 import { LocalFunctionsHost } from "./localFunctionsHost.js";
 import { loadFunctionApp } from "./loadFunctionApp.js";
@@ -82,6 +83,11 @@ async function main(): Promise<void> {
     env.AUTH_AUDIENCE ??= LOCAL_AUDIENCE;
     env.AUTH_JWKS_URL ??= `${host.url}${LOCAL_JWKS_PATH}`;
     ready.jwks = `${host.url}${LOCAL_JWKS_PATH}`;
+  }
+  if (simulate) {
+    // The sample policy: teams alpha and beta on the demo subscription.
+    env.SANDBOX_POLICY_FILE ??= simulatedPolicyFile();
+    ready.subscriptionId = DEMO_SUBSCRIPTION_ID;
   }
 
   try {

@@ -23,6 +23,7 @@ export function principalFromClaims(payload: JWTPayload, teamClaim: string): Pri
     team: claimString(payload, teamClaim),
     roles: Object.freeze([...new Set(roles)]),
     appId,
+    groups: Object.freeze(Array.isArray(payload.groups) ? payload.groups.filter((g): g is string => typeof g === "string") : []),
   });
 }
 

@@ -14,6 +14,8 @@ export interface Principal {
   readonly roles: readonly Role[];
   /** Client application id (`azp`/`appid`) — set for bots using client credentials. */
   readonly appId: string | undefined;
+  /** Entra group object ids (`groups` claim), for the policy's group → team mapping. */
+  readonly groups?: readonly string[];
 }
 
 export function isRole(value: string): value is Role {

@@ -1,12 +1,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { AZURITE_DEVELOPMENT_CONNECTION, ConfigurationError, loadConfiguration } from "../../../src/config/configuration.js";
+import { simulatedPolicyFile } from "../../../src/config/simulatedPolicy.js";
 
 const valid = {
   AzureWebJobsStorage: "UseDevelopmentStorage=true",
   AUTH_ISSUER: "https://login.microsoftonline.com/tenant/v2.0",
   AUTH_AUDIENCE: "api://aks-pod-sandbox",
   AUTH_JWKS_URL: "https://login.microsoftonline.com/tenant/discovery/v2.0/keys",
+  SANDBOX_POLICY_FILE: simulatedPolicyFile(),
 };
 
 test("a valid environment yields a frozen configuration with defaults", () => {

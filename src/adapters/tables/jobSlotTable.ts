@@ -1,0 +1,128 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { odata, RestError, type TableClient } from "@azure/data-tables";
+import type { JobSlotStore, ReserveOutcome } from "../../domain/policy/jobSlots.js";
+import { SandboxError } from "../../domain/sandboxError.js";
+
+/** Default table of job slots. */
+export const JOB_SLOTS_TABLE = "sandboxjobslots";
+
+const COUNTER = "~count";
+const MAX_ATTEMPTS = 30;
+
+type CounterRow = {
+  partitionKey: string;
+  rowKey: string;
+  count: number;
+};
+
+function statusOf(error: unknown): number | undefined {
+  return error instanceof RestError ? error.statusCode : (error as { statusCode?: number }).statusCode;
+}
+
+/** Row key of a job's slot: ids may hold `/`, which row keys may not. */
+function slotKey(jobId: string): string {
+  return `job:${encodeURIComponent(jobId)}`;
+}
+
+/**
+ * {@link JobSlotStore} on Table Storage. Partition = team; one counter row
+ * (`~count`) plus one row per held slot (`job:<id>`). Every change is an
+ * entity-group transaction that updates the counter with `If-Match: <etag>`
+ * and creates or deletes the slot row, so concurrent changes of one team
+ * serialize on the counter's ETag (412 → re-read and retry) and the count
+ * always equals the slot rows. A duplicate reservation of one job fails the
+ * row create (409) and is retried into `alreadyHeld`.
+ */
+export class JobSlotTable implements JobSlotStore {
+  #ready: Promise<void> | undefined;
+
+  constructor(private readonly client: TableClient) {}
+
+  #ensureTable(): Promise<void> {
+    this.#ready ??= this.client.createTable().catch((error: unknown) => {
+      this.#ready = undefined;
+      throw error;
+    });
+    return this.#ready;
+  }
+
+  async #counter(team: string): Promise<{ count: number; etag: string | undefined }> {
+    try {
+      const row = await this.client.getEntity<CounterRow>(team, COUNTER);
+      return { count: row.count, etag: row.etag };
+    } catch (error) {
+      if (statusOf(error) === 404) return { count: 0, etag: undefined };
+      throw error;
+    }
+  }
+
+  async #exists(team: string, rowKey: string): Promise<boolean> {
+    try {
+      await this.client.getEntity(team, rowKey, { queryOptions: { select: ["PartitionKey"] } });
+      return true;
+    } catch (error) {
+      if (statusOf(error) === 404) return false;
+      throw error;
+    }
+  }
+
+  async #retrying<T>(attempt: () => Promise<T | "conflict">): Promise<T> {
+    await this.#ensureTable();
+    for (let i = 0; i < MAX_ATTEMPTS; i++) {
+      const result = await attempt();
+      if (result !== "conflict") return result;
+      // Jittered backoff so contending instances do not retry in lockstep.
+      await sleep(Math.random() * Math.min(200, 5 * 2 ** i));
+    }
+    throw new SandboxError("ServiceUnavailable", "The job slot counter is too contended right now; retry shortly.", { retryAfterSeconds: 1 });
+  }
+
+  async tryReserve(team: string, jobId: string, limit: number): Promise<ReserveOutcome> {
+    return this.#retrying(async () => {
+      const { count, etag } = await this.#counter(team);
+      if (await this.#exists(team, slotKey(jobId))) return { outcome: "alreadyHeld", inUse: count };
+      if (count >= limit) return { outcome: "full", inUse: count };
+      const counter: CounterRow = { partitionKey: team, rowKey: COUNTER, count: count + 1 };
+      try {
+        await this.client.submitTransaction([
+          etag === undefined ? ["create", counter] : ["update", counter, "Replace", { etag }],
+          ["create", { partitionKey: team, rowKey: slotKey(jobId), jobId, reservedAt: new Date().toISOString() }],
+        ]);
+        return { outcome: "reserved", inUse: count + 1 };
+      } catch (error) {
+        const status = statusOf(error);
+        if (status === 412 || status === 409) return "conflict";
+        throw error;
+      }
+    });
+  }
+
+  async release(team: string, jobId: string): Promise<boolean> {
+    return this.#retrying(async () => {
+      const { count, etag } = await this.#counter(team);
+      if (etag === undefined || !(await this.#exists(team, slotKey(jobId)))) return false;
+      try {
+        await this.client.submitTransaction([
+          ["update", { partitionKey: team, rowKey: COUNTER, count: Math.max(0, count - 1) }, "Replace", { etag }],
+          ["delete", { partitionKey: team, rowKey: slotKey(jobId) }],
+        ]);
+        return true;
+      } catch (error) {
+        const status = statusOf(error);
+        // 404: another release deleted the row first; re-read decides.
+        if (status === 412 || status === 409 || status === 404) return "conflict";
+        throw error;
+      }
+    });
+  }
+
+  async holders(team: string): Promise<string[]> {
+    await this.#ensureTable();
+    const ids: string[] = [];
+    const rows = this.client.listEntities<{ jobId: string }>({
+      queryOptions: { filter: odata`PartitionKey eq ${team} and RowKey ge ${"job:"} and RowKey lt ${"job;"}`, select: ["jobId"] },
+    });
+    for await (const row of rows) ids.push(row.jobId);
+    return ids;
+  }
+}
