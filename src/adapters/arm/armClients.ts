@@ -1,0 +1,151 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import { readFileSync } from "node:fs";
+import type { TokenCredential } from "@azure/core-auth";
+import type { HttpClient, PipelinePolicy } from "@azure/core-rest-pipeline";
+import { ContainerServiceClient } from "@azure/arm-containerservice";
+import { FeatureClient } from "@azure/arm-features";
+import { ResourceManagementClient } from "@azure/arm-resources";
+import { DefaultAzureCredential } from "@azure/identity";
+import type { Configuration } from "../../config/configuration.js";
+import { createTrustingHttpClient } from "./emulatorTrust.js";
+import { retryAfterMsFrom } from "./armErrors.js";
+
+/** What the capture policy saw of one ARM response (no bodies except LRO status fields, no secrets). */
+export interface CapturedResponse {
+  method: string;
+  url: string;
+  status: number;
+  retryAfterMs: number | undefined;
+  /** From an `Azure-AsyncOperation` status body: `status`, `percentComplete`, `error`. */
+  lroStatus?: { status?: string; percentComplete?: number; error?: { code?: string; message?: string } };
+}
+
+interface CallScope {
+  correlationId: string;
+  responses: CapturedResponse[];
+}
+
+const scope = new AsyncLocalStorage<CallScope>();
+
+/**
+ * Runs `fn` with `correlationId` sent as `x-ms-correlation-request-id` on every
+ * ARM request it makes, and returns the responses seen (for `Retry-After`).
+ */
+export async function withArmCall<T>(correlationId: string, fn: () => Promise<T>): Promise<{ value: T; responses: CapturedResponse[] }> {
+  const store: CallScope = { correlationId, responses: [] };
+  const value = await scope.run(store, fn);
+  return { value, responses: store.responses };
+}
+
+/** Like {@link withArmCall} but also hands the captured responses to `onError` when `fn` throws. */
+export async function withArmCallCapturing<T>(correlationId: string, fn: () => Promise<T>): Promise<{ value?: T; error?: unknown; responses: CapturedResponse[] }> {
+  const store: CallScope = { correlationId, responses: [] };
+  try {
+    const value = await scope.run(store, fn);
+    return { value, responses: store.responses };
+  } catch (error) {
+    return { error, responses: store.responses };
+  }
+}
+
+const capturePolicy: PipelinePolicy = {
+  name: "sandboxArmCallScope",
+  async sendRequest(request, next) {
+    const current = scope.getStore();
+    if (current) request.headers.set("x-ms-correlation-request-id", current.correlationId);
+    const response = await next(request);
+    if (current) {
+      const entry: CapturedResponse = {
+        method: request.method,
+        url: request.url,
+        status: response.status,
+        retryAfterMs: retryAfterMsFrom((n) => response.headers.get(n) ?? undefined),
+      };
+      if (/\/operations\/[^/?]+(\?|$)/i.test(request.url) && response.bodyAsText) {
+        try {
+          const body = JSON.parse(response.bodyAsText) as { status?: string; percentComplete?: number; error?: { code?: string; message?: string } };
+          entry.lroStatus = { ...(body.status ? { status: body.status } : {}), ...(typeof body.percentComplete === "number" ? { percentComplete: body.percentComplete } : {}), ...(body.error ? { error: body.error } : {}) };
+        } catch {
+          // not JSON: nothing to learn
+        }
+      }
+      current.responses.push(entry);
+    }
+    return response;
+  },
+};
+
+/** Settings the ARM client factory needs (a subset of {@link Configuration}). */
+export type ArmClientSettings = Pick<Configuration, "armEndpoint" | "simulate" | "simulatedCaCertPath" | "azureAuthorityHost">;
+
+/** A static token for the emulators (simulated mode only: they accept any bearer token). */
+const simulatedCredential: TokenCredential = {
+  getToken: async () => ({ token: "simulated-arm-token", expiresOnTimestamp: Date.now() + 3600_000 }),
+};
+
+/**
+ * Builds and caches the Azure SDK clients: `endpoint` = ARM_ENDPOINT,
+ * credential = a static token in simulated mode, else
+ * `DefaultAzureCredential` (AZURE_AUTHORITY_HOST); an HTTP client trusting
+ * exactly the emulator certificate when SANDBOX_SIMULATED_CA_CERT is set.
+ * The SDK's own retries are off: the operations engine retries durably and
+ * honours `Retry-After` across ticks. Every request carries the call scope's
+ * correlation id ({@link withArmCall}).
+ */
+export class ArmClientFactory {
+  readonly #credential: TokenCredential;
+  readonly #httpClient: HttpClient | undefined;
+  readonly #containerService = new Map<string, ContainerServiceClient>();
+  readonly #features = new Map<string, FeatureClient>();
+  readonly #resources = new Map<string, ResourceManagementClient>();
+
+  constructor(
+    readonly settings: ArmClientSettings,
+    options: { credential?: TokenCredential; httpClient?: HttpClient } = {},
+  ) {
+    this.#credential =
+      options.credential ??
+      (settings.simulate ? simulatedCredential : new DefaultAzureCredential(settings.azureAuthorityHost ? { authorityHost: settings.azureAuthorityHost } : {}));
+    this.#httpClient = options.httpClient ?? (settings.simulatedCaCertPath ? createTrustingHttpClient(readFileSync(settings.simulatedCaCertPath, "utf8")) : undefined);
+  }
+
+  #common(): { endpoint: string; httpClient?: HttpClient; retryOptions: { maxRetries: number }; additionalPolicies: { policy: PipelinePolicy; position: "perCall" }[] } {
+    return {
+      endpoint: this.settings.armEndpoint,
+      ...(this.#httpClient ? { httpClient: this.#httpClient } : {}),
+      retryOptions: { maxRetries: 0 },
+      additionalPolicies: [{ policy: capturePolicy, position: "perCall" }],
+    };
+  }
+
+  /** The AKS client of a subscription at an api-version (see the flavour module). */
+  containerService(subscriptionId: string, apiVersion: string): ContainerServiceClient {
+    const key = `${subscriptionId.toLowerCase()}|${apiVersion}`;
+    let client = this.#containerService.get(key);
+    if (!client) {
+      client = new ContainerServiceClient(this.#credential, subscriptionId, { ...this.#common(), apiVersion });
+      this.#containerService.set(key, client);
+    }
+    return client;
+  }
+
+  /** Microsoft.Features client of a subscription. */
+  features(subscriptionId: string): FeatureClient {
+    let client = this.#features.get(subscriptionId.toLowerCase());
+    if (!client) {
+      client = new FeatureClient(this.#credential, subscriptionId, this.#common());
+      this.#features.set(subscriptionId.toLowerCase(), client);
+    }
+    return client;
+  }
+
+  /** Microsoft.Resources client of a subscription (providers, resource groups). */
+  resources(subscriptionId: string): ResourceManagementClient {
+    let client = this.#resources.get(subscriptionId.toLowerCase());
+    if (!client) {
+      client = new ResourceManagementClient(this.#credential, subscriptionId, this.#common());
+      this.#resources.set(subscriptionId.toLowerCase(), client);
+    }
+    return client;
+  }
+}
