@@ -10,6 +10,15 @@ import { TeamResolvingTokenVerifier } from "./domain/policy/teamResolution.js";
 import type { TokenVerifier } from "./domain/identity/tokenVerifier.js";
 import type { ReadinessCheck } from "./domain/service/readiness.js";
 import { SandboxError } from "./domain/sandboxError.js";
+import { ArmClientFactory } from "./adapters/arm/armClients.js";
+import { AzureArmOperations } from "./adapters/arm/azureArmOperations.js";
+import { TableOperationStore } from "./adapters/tables/operationTable.js";
+import { REPEATABILITY_TABLE, TableRepeatabilityStore } from "./adapters/tables/repeatabilityTable.js";
+import type { ArmOperations } from "./domain/operations/armOperations.js";
+import { OperationEngine } from "./domain/operations/operationEngine.js";
+import { OperationKindRegistry } from "./domain/operations/operationKinds.js";
+import type { RepeatabilityStore } from "./domain/operations/repeatability.js";
+import { createSandboxPoolKind, deleteSandboxPoolKind, noSandboxPoolPreflight, type SandboxPoolPreflight } from "./domain/operations/kinds/sandboxPoolKinds.js";
 
 /**
  * The composition root: the one module that builds real clients from the
@@ -27,6 +36,18 @@ export interface Services {
   readonly auditLog: AuditLog;
   /** The concurrent-jobs quota: `reserveJobSlot` / `releaseJobSlot`. */
   readonly jobSlots: JobSlots;
+  /** The Azure SDK clients (ARM_ENDPOINT, credential, emulator trust). */
+  readonly armClients: ArmClientFactory;
+  /** Long-running ARM calls for the operations engine. */
+  readonly arm: ArmOperations;
+  /** Operation kinds the engine runs (issue 6 registers its kinds here). */
+  readonly operationKinds: OperationKindRegistry;
+  /** The durable operations engine (rows in the `operations` table). */
+  readonly operations: OperationEngine;
+  /** Replay records of `Repeatability-Request-ID` requests. */
+  readonly repeatability: RepeatabilityStore;
+  /** PREFLIGHT HOOK for sandbox pool PUTs (issue 6 replaces the no-op). */
+  readonly sandboxPoolPreflight: SandboxPoolPreflight;
 }
 
 let built: Services | undefined;
@@ -35,6 +56,10 @@ let configurationProblem: ConfigurationError | undefined;
 function build(): Services {
   const configuration = loadConfiguration(process.env);
   const tables = { connectionString: configuration.tablesConnectionString, allowInsecure: configuration.tablesAllowInsecure };
+  const armClients = new ArmClientFactory(configuration);
+  // ARM calls end well before a claim expires, so no second instance can advance the same operation meanwhile.
+  const arm = new AzureArmOperations(armClients, Math.min(30_000, (configuration.operations.claimSeconds * 1000) / 2));
+  const operationKinds = new OperationKindRegistry([createSandboxPoolKind(), deleteSandboxPoolKind()]);
   return Object.freeze({
     configuration,
     // The policy may name the team claim and map apps/groups to teams.
@@ -46,6 +71,25 @@ function build(): Services {
     policy: configuration.policy,
     auditLog: new AuditTable(tableClient(tables, AUDIT_TABLE)),
     jobSlots: new JobSlots(new JobSlotTable(tableClient(tables, JOB_SLOTS_TABLE)), configuration.policy),
+    armClients,
+    arm,
+    operationKinds,
+    operations: new OperationEngine({
+      store: new TableOperationStore(tables),
+      arm,
+      kinds: operationKinds,
+      settings: {
+        scale: configuration.simulate ? configuration.simTimeScale : 1,
+        concurrency: configuration.operations.concurrency,
+        armBudgetPerMinute: configuration.operations.armBudgetPerMinute,
+        retentionDays: configuration.operations.retentionDays,
+        claimMs: configuration.operations.claimSeconds * 1000,
+        passMs: configuration.operations.passSeconds * 1000,
+      },
+      log: (event) => console.log(JSON.stringify({ component: "operations", ...event })),
+    }),
+    repeatability: new TableRepeatabilityStore(tableClient(tables, REPEATABILITY_TABLE)),
+    sandboxPoolPreflight: noSandboxPoolPreflight,
   });
 }
 

@@ -49,6 +49,22 @@ export interface Configuration {
   /** Where local state lives (`.data/`): local issuer key, TLS material, Azurite data. */
   readonly dataDir: string;
   readonly logLevel: "debug" | "info" | "warn" | "error";
+  /** The durable operations engine (see src/domain/operations/operationEngine.ts). */
+  readonly operations: OperationsConfiguration;
+}
+
+/** Settings of the operations engine and reconciler. */
+export interface OperationsConfiguration {
+  /** OPERATIONS_CONCURRENCY: operations one reconcile pass advances at once, 1–64, default 8. */
+  readonly concurrency: number;
+  /** OPERATIONS_ARM_BUDGET_PER_MINUTE: ARM calls per minute and subscription per instance, 1–10000, default 200 (scaled in simulated mode). */
+  readonly armBudgetPerMinute: number;
+  /** OPERATIONS_RETENTION_DAYS: days terminal operations are kept, 30–3650, default 30. */
+  readonly retentionDays: number;
+  /** OPERATIONS_CLAIM_SECONDS: wall seconds an instance's claim on an advancing operation lasts, 5–600, default 60. */
+  readonly claimSeconds: number;
+  /** OPERATIONS_PASS_SECONDS: wall seconds one reconcile pass drives due operations, 1–9, default 8 (the timer fires every 10 s). */
+  readonly passSeconds: number;
 }
 
 export class ConfigurationError extends Error {
@@ -173,6 +189,24 @@ export function loadConfiguration(env: Env = process.env): Configuration {
   const logLevel = logLevels.find((l) => l === logLevelRaw) ?? "info";
   if (!logLevels.some((l) => l === logLevelRaw)) problems.push(`LOG_LEVEL: must be one of ${logLevels.join(", ")}, got "${logLevelRaw}"`);
 
+  const intSetting = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = get(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      problems.push(`${name}: must be an integer from ${min} to ${max}, got "${raw}"`);
+      return fallback;
+    }
+    return value;
+  };
+  const operations: OperationsConfiguration = Object.freeze({
+    concurrency: intSetting("OPERATIONS_CONCURRENCY", 8, 1, 64),
+    armBudgetPerMinute: intSetting("OPERATIONS_ARM_BUDGET_PER_MINUTE", 200, 1, 10000),
+    retentionDays: intSetting("OPERATIONS_RETENTION_DAYS", 30, 30, 3650),
+    claimSeconds: intSetting("OPERATIONS_CLAIM_SECONDS", 60, 5, 600),
+    passSeconds: intSetting("OPERATIONS_PASS_SECONDS", 8, 1, 9),
+  });
+
   // Required outside simulated mode: without it no team could be authorized.
   const policyFile = get("SANDBOX_POLICY_FILE") ?? (simulate ? simulatedPolicyFile() : undefined);
   let policy: SandboxPolicy | undefined;
@@ -207,5 +241,6 @@ export function loadConfiguration(env: Env = process.env): Configuration {
     policy: policy!,
     dataDir: get("SANDBOX_DATA_DIR") ?? ".data",
     logLevel,
+    operations,
   });
 }

@@ -5,6 +5,8 @@ import { SandboxError, isSandboxError } from "../domain/sandboxError.js";
 import { ERROR_STATUS } from "./errorStatus.js";
 import { functionsRouteFor, openApiOperation } from "./openApiDocument.js";
 import { validateRequest } from "./requestValidator.js";
+import { withRepeatability } from "./operationRepeatability.js";
+import { services } from "../composition.js";
 import { authenticate } from "./authenticate.js";
 import { authorizeRequest } from "./authorization.js";
 import { noteFailure, withAudit } from "./auditRequest.js";
@@ -101,16 +103,19 @@ export function httpOperationHandler<TBody>(operationId: string, handler: Operat
         body,
         hasBody,
       });
-      const result = await handler({
-        operationId,
-        params: validated.params,
-        query: validated.query,
-        body: validated.body as TBody,
-        principal,
-        requestId,
-        request,
-        invocation,
-      });
+      // Idempotent retries (Repeatability-Request-ID) for every POST/PUT/DELETE.
+      const result = await withRepeatability(() => services().repeatability, request, principal, validated.body, () =>
+        handler({
+          operationId,
+          params: validated.params,
+          query: validated.query,
+          body: validated.body as TBody,
+          principal,
+          requestId,
+          request,
+          invocation,
+        }),
+      );
       const headers = { ...baseHeaders, ...(result.headers ?? {}) };
       if (result.text !== undefined) {
         return { status: result.status ?? 200, headers: { "content-type": result.contentType ?? "text/plain; charset=utf-8", ...headers }, body: result.text };

@@ -237,7 +237,7 @@ export class TableOperationStore implements OperationStore {
       const next = (page.value as { continuationToken?: string }).continuationToken;
       return next ? { items, continuationToken: next } : { items };
     } catch (error) {
-      if (statusOf(error) === 400) throw new SandboxError("InvalidRequest", "The nextLink token is not valid.", { target: "query.$skipToken" });
+      if (statusOf(error) === 400) throw new SandboxError("InvalidRequest", "The nextLink token is not valid.", { target: "query.continuationToken" });
       throw storageError(error, "listing operations");
     }
   }

@@ -71,7 +71,7 @@ export const AUTHORIZATION_RULES: Readonly<Record<string, AuthorizationRule>> = 
   enableSandboxing: rule("Sandbox.Operator", "cluster", "change"),
 
   // Sandbox pools (children of a visible cluster: acting on them changes the cluster)
-  createSandboxPool: rule("Sandbox.Operator", "cluster", "change"),
+  putSandboxPool: rule("Sandbox.Operator", "cluster", "change"),
   getSandboxPool: rule("Sandbox.Reader", "cluster", "read"),
   listSandboxPools: rule("Sandbox.Reader", "cluster", "read"),
   deleteSandboxPool: rule("Sandbox.Operator", "cluster", "change"),

@@ -1,0 +1,7 @@
+// Thin registrations only: the name is the OpenAPI operationId.
+import { app } from "@azure/functions";
+import { httpTrigger } from "../src/http/httpOperation.js";
+import { deleteSandboxPool, putSandboxPool } from "../src/http/sandboxPoolOperations.js";
+
+app.http("putSandboxPool", httpTrigger("putSandboxPool", putSandboxPool));
+app.http("deleteSandboxPool", httpTrigger("deleteSandboxPool", deleteSandboxPool));
