@@ -103,8 +103,11 @@ export class AzureArmOperations implements ArmOperations {
       return { poller: restored };
     });
     if (outcome.error !== undefined) {
+      // A RestError is the poll request itself failing (429, 5xx, reset): core-lro marks its state
+      // failed then, but the Azure operation is unaffected, so it is retried, not reported.
+      const callFailed = (outcome.error as { name?: string }).name === "RestError";
       const status = restored?.operationState?.status;
-      if (restored && (status === "failed" || status === "canceled")) return this.#progress(restored, outcome.responses);
+      if (!callFailed && restored && (status === "failed" || status === "canceled")) return this.#progress(restored, outcome.responses);
       throw translateArmError(outcome.error, `polling ${config?.requestMethod ?? ""} ${url.pathname}`.trim());
     }
     return this.#progress(outcome.value!.poller, outcome.responses);

@@ -1,0 +1,11 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { measurePoolCreation } from "../../../../bench/poolCreationBenchmark.js";
+
+// Figures from the emulator's log in simulated time (no wall-clock assertion).
+test("a 3-minute pool creation with no Retry-After: ≤ 12 ARM reads, completion noticed ≤ 15 s after endTime", async () => {
+  const r = await measurePoolCreation({ timeScale: 0.005, poolCreateSeconds: 180 });
+  assert.ok(r.engine.armReadsPerOperation <= 12, JSON.stringify(r));
+  assert.ok(r.engine.detectionLagSeconds <= 15, JSON.stringify(r));
+  assert.ok(r.sdkDefaultPolling.armReadsPerOperation > r.engine.armReadsPerOperation * 3, JSON.stringify(r));
+});
