@@ -6,6 +6,16 @@ function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 }
 
+/** Resolves a local `#/…` reference of the document (parameters, responses, …). */
+function resolve<T>(doc: OpenApiDocument, value: T | { $ref: string }): T {
+  if (value && typeof value === "object" && "$ref" in value && typeof value.$ref === "string") {
+    let node: unknown = doc;
+    for (const part of value.$ref.replace(/^#\//, "").split("/")) node = (node as Record<string, unknown> | undefined)?.[part];
+    return (node ?? {}) as T;
+  }
+  return value as T;
+}
+
 function schemaText(schema: unknown): string {
   return escapeHtml(JSON.stringify(schema, null, 2));
 }
@@ -20,9 +30,9 @@ export function renderApiDocs(doc: OpenApiDocument): string {
     for (const method of HTTP_METHODS) {
       const op = item?.[method];
       if (!op) continue;
-      const params = (op.parameters ?? []) as OpenAPIV3_1.ParameterObject[];
-      const body = (op.requestBody as OpenAPIV3_1.RequestBodyObject | undefined)?.content?.["application/json"]?.schema;
-      const responses = Object.entries(op.responses ?? {}).map(([code, r]) => `<li><code>${escapeHtml(code)}</code> ${escapeHtml((r as { description?: string; $ref?: string }).description ?? (r as { $ref?: string }).$ref ?? "")}</li>`);
+      const params = [...(item?.parameters ?? []), ...(op.parameters ?? [])].map((p) => resolve<OpenAPIV3_1.ParameterObject>(doc, p));
+      const body = (op.requestBody ? resolve<OpenAPIV3_1.RequestBodyObject>(doc, op.requestBody) : undefined)?.content?.["application/json"]?.schema;
+      const responses = Object.entries(op.responses ?? {}).map(([code, r]) => `<li><code>${escapeHtml(code)}</code> ${escapeHtml(resolve<OpenAPIV3_1.ResponseObject>(doc, r).description ?? "")}</li>`);
       const auth = (op.security ?? doc.security ?? []).length > 0 ? "Bearer token" : "none";
       sections.push(`<section id="${escapeHtml(op.operationId ?? "")}">
 <h2><span class="m ${method}">${method.toUpperCase()}</span> <code>/api${escapeHtml(path)}</code></h2>
