@@ -77,7 +77,7 @@ export class SimulatedCloud extends EventEmitter<{ change: [SimulatedCloudEvent]
       ...cluster,
       key,
       bearerToken: cluster.bearerToken ?? existing?.bearerToken ?? randomBytes(32).toString("base64url"),
-      pools: cluster.pools ?? existing?.pools ?? new Map(),
+      pools: cluster.pools ?? existing?.pools ?? new Map<string, SimulatedNodePool>(),
     };
     this.clusters.set(key, record);
     this.emit("change", { type: "clusterUpserted", clusterKey: key });

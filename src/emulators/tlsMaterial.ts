@@ -42,7 +42,7 @@ export async function loadOrCreateTlsMaterial(dir: string): Promise<TlsMaterial>
       { name: "extKeyUsage", serverAuth: true },
       { name: "subjectAltName", altNames: [{ type: 7, ip: "127.0.0.1" }, { type: 2, value: "localhost" }] },
     ],
-  } as Parameters<typeof generate>[1]);
+  });
   await writeFile(keyPath, pems.private, { mode: 0o600 });
   await writeFile(certPath, pems.cert);
   return { certPem: pems.cert, keyPem: pems.private, caCertPath: certPath };
