@@ -19,6 +19,14 @@ import { OperationEngine } from "./domain/operations/operationEngine.js";
 import { OperationKindRegistry } from "./domain/operations/operationKinds.js";
 import type { RepeatabilityStore } from "./domain/operations/repeatability.js";
 import { createSandboxPoolKind, deleteSandboxPoolKind, noSandboxPoolPreflight, type SandboxPoolPreflight } from "./domain/operations/kinds/sandboxPoolKinds.js";
+import { ArmKubeconfigSource, AzureAccessTokenSource } from "./adapters/arm/armKubeconfigSource.js";
+import { KubernetesClientFactory } from "./adapters/kubernetes/kubernetesClusterClient.js";
+import { JOBS_TABLE, JobTable } from "./adapters/tables/jobTable.js";
+import type { ClusterKubernetesFactory } from "./domain/kubernetes/clusterKubernetes.js";
+import { JobService } from "./domain/jobs/jobService.js";
+import { isolationCheckKind } from "./domain/operations/kinds/isolationCheckKind.js";
+import { sandboxFlavor } from "./domain/sandbox/sandboxFlavor.js";
+import { DefaultAzureCredential } from "@azure/identity";
 
 /**
  * The composition root: the one module that builds real clients from the
@@ -36,6 +44,10 @@ export interface Services {
   readonly auditLog: AuditLog;
   /** The concurrent-jobs quota: `reserveJobSlot` / `releaseJobSlot`. */
   readonly jobSlots: JobSlots;
+  /** Kubernetes API clients per cluster (credentials via ARM listClusterUserCredential, in memory only). */
+  readonly kubernetes: ClusterKubernetesFactory;
+  /** The Jobs use-cases (rows in the `sandboxjobs` table, see docs/jobs-table.md). */
+  readonly jobs: JobService;
   /** The Azure SDK clients (ARM_ENDPOINT, credential, emulator trust). */
   readonly armClients: ArmClientFactory;
   /** Long-running ARM calls for the operations engine. */
@@ -59,7 +71,14 @@ function build(): Services {
   const armClients = new ArmClientFactory(configuration);
   // ARM calls end well before a claim expires, so no second instance can advance the same operation meanwhile.
   const arm = new AzureArmOperations(armClients, Math.min(30_000, (configuration.operations.claimSeconds * 1000) / 2));
-  const operationKinds = new OperationKindRegistry([createSandboxPoolKind(), deleteSandboxPoolKind()]);
+  const flavor = sandboxFlavor(configuration.flavor);
+  const kubernetes = new KubernetesClientFactory({
+    kubeconfigs: new ArmKubeconfigSource(armClients, flavor.containerServiceApiVersion),
+    // Entra-integrated clusters (exec users): tokens for the AKS server app. Never needed against the emulators.
+    ...(configuration.simulate ? {} : { tokens: new AzureAccessTokenSource(new DefaultAzureCredential(configuration.azureAuthorityHost ? { authorityHost: configuration.azureAuthorityHost } : {})) }),
+  });
+  const jobSlots = new JobSlots(new JobSlotTable(tableClient(tables, JOB_SLOTS_TABLE)), configuration.policy);
+  const operationKinds = new OperationKindRegistry([createSandboxPoolKind(), deleteSandboxPoolKind(), isolationCheckKind({ kubernetes })]);
   return Object.freeze({
     configuration,
     // The policy may name the team claim and map apps/groups to teams.
@@ -70,7 +89,16 @@ function build(): Services {
     readinessChecks: Object.freeze([{ name: "tableStorage", check: () => probeTables(tables) }]),
     policy: configuration.policy,
     auditLog: new AuditTable(tableClient(tables, AUDIT_TABLE)),
-    jobSlots: new JobSlots(new JobSlotTable(tableClient(tables, JOB_SLOTS_TABLE)), configuration.policy),
+    jobSlots,
+    kubernetes,
+    jobs: new JobService({
+      store: new JobTable(tableClient(tables, JOBS_TABLE)),
+      kubernetes,
+      slots: jobSlots,
+      policy: configuration.policy,
+      runtimeClassName: flavor.runtimeClassName,
+      log: (event) => console.log(JSON.stringify({ component: "jobs", ...event })),
+    }),
     armClients,
     arm,
     operationKinds,

@@ -31,6 +31,8 @@ export interface JobManifestInput {
   readonly team: string;
   readonly jobId: string;
   readonly requestId: string;
+  /** Pins the pod to nodes with these labels (the isolation check's trusted probe: the sandboxed probe's node). */
+  readonly nodeSelector?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -79,6 +81,7 @@ export function buildJobManifest(input: JobManifestInput): KubernetesObject {
         metadata: { labels },
         spec: {
           ...(input.runtimeClassName ? { runtimeClassName: input.runtimeClassName } : {}),
+          ...(input.nodeSelector && Object.keys(input.nodeSelector).length > 0 ? { nodeSelector: { ...input.nodeSelector } } : {}),
           restartPolicy: "Never",
           automountServiceAccountToken: false,
           enableServiceLinks: false,
