@@ -34,7 +34,11 @@ export interface LocalFunctionsHostOptions {
   /** Routes served outside the prefix, keyed by exact path. */
   localRoutes?: Record<string, LocalRouteHandler>;
   log?: LogSink;
+  /** Lines below this level are dropped (default `info`; `LOG_LEVEL`). */
+  logLevel?: "debug" | "info" | "warn" | "error";
 }
+
+const LEVEL_RANK: Record<string, number> = { trace: 0, debug: 1, info: 2, information: 2, warn: 3, warning: 3, error: 4, critical: 5 };
 
 interface HttpRoute {
   fn: RegisteredFunction;
@@ -89,8 +93,14 @@ export class LocalFunctionsHost {
       enableTimers: true,
       localRoutes: {},
       log: stdoutLogSink,
+      logLevel: "info",
       ...options,
       masterKey: options.masterKey,
+    };
+    const sink = this.#options.log;
+    const threshold = LEVEL_RANK[this.#options.logLevel] ?? 2;
+    this.#options.log = (line) => {
+      if ((LEVEL_RANK[String(line.level ?? "info")] ?? 2) >= threshold) sink(line);
     };
     this.#server = createServer((req, res) => {
       const work = this.#handle(req, res).catch((error: unknown) => {

@@ -74,6 +74,7 @@ async function main(): Promise<void> {
     ...(env.LOCALHOST_MASTER_KEY ? { masterKey: env.LOCALHOST_MASTER_KEY } : {}),
     functionKeys: (env.LOCALHOST_FUNCTION_KEYS ?? "").split(",").filter(Boolean),
     enableTimers: env.LOCALHOST_DISABLE_TIMERS !== "true",
+    logLevel: (["debug", "info", "warn", "error"] as const).find((l) => l === env.LOG_LEVEL?.toLowerCase()) ?? "info",
     localRoutes: issuer ? { [LOCAL_JWKS_PATH]: issuer.serveJwks } : {},
   });
   await host.listen();

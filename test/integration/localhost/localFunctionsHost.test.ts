@@ -40,6 +40,15 @@ app.http("cookies", {
   handler: async () =>
     new HttpResponse({ status: 201, headers: { "x-a": "1" }, cookies: [{ name: "c", value: "v w", httpOnly: true, path: "/" }], body: "made" }),
 });
+app.http("debugLog", {
+  route: "v1/debug-log",
+  methods: ["GET"],
+  authLevel: "anonymous",
+  handler: async (_request, context) => {
+    context.debug("a debug detail");
+    return { status: 204 };
+  },
+});
 app.http("throws", { route: "v1/throws", methods: ["GET"], authLevel: "anonymous", handler: async () => { throw new Error("boom with secret=hunter2"); } });
 app.http("slow", {
   route: "v1/slow",
@@ -176,6 +185,19 @@ describe("LocalFunctionsHost", () => {
     assert.equal(typeof line.durationMs, "number");
     assert.match(String(line.invocationId), /^[0-9a-f-]{36}$/);
     assert.doesNotMatch(JSON.stringify(logs), /abc\.def\.ghi|secret=q|zed/);
+  });
+
+  test("LOG_LEVEL filters lines: warn drops access lines, debug keeps handler debug lines", async () => {
+    for (const [level, expectRequest, expectDebug] of [["warn", false, false], ["info", true, false], ["debug", true, true]] as const) {
+      const lines: LogLine[] = [];
+      const other = new LocalFunctionsHost({ registry, port: 0, enableTimers: false, logLevel: level, log: (l) => lines.push(l) });
+      await other.listen();
+      await other.start();
+      await fetch(`${other.url}/api/v1/debug-log`);
+      await other.close();
+      assert.equal(lines.some((l) => l.msg === "request"), expectRequest, `${level}: request line`);
+      assert.equal(lines.some((l) => l.msg === "a debug detail"), expectDebug, `${level}: debug line`);
+    }
   });
 
   test("runOnStartup runs once at start; the NCRONTAB schedule with seconds fires", async () => {
