@@ -18,7 +18,14 @@ import type { ArmOperations } from "./domain/operations/armOperations.js";
 import { OperationEngine } from "./domain/operations/operationEngine.js";
 import { OperationKindRegistry } from "./domain/operations/operationKinds.js";
 import type { RepeatabilityStore } from "./domain/operations/repeatability.js";
-import { createSandboxPoolKind, deleteSandboxPoolKind, noSandboxPoolPreflight, type SandboxPoolPreflight } from "./domain/operations/kinds/sandboxPoolKinds.js";
+import { createSandboxPoolKind, deleteSandboxPoolKind } from "./domain/operations/kinds/sandboxPoolKinds.js";
+import { waitForRuntimeClassStep } from "./domain/operations/kinds/sandboxPoolRuntimeClassStep.js";
+import { registerSandboxFeatureKind } from "./domain/operations/kinds/sandboxFeatureKind.js";
+import { createClusterKind, deleteClusterKind, enableSandboxingKind } from "./domain/operations/kinds/clusterKinds.js";
+import { activeOperationLookup, SandboxPreflightService, type ActiveOperationLookup } from "./domain/sandbox/sandboxPreflight.js";
+import type { SandboxArm } from "./domain/sandbox/sandboxArm.js";
+import { AzureSandboxArm } from "./adapters/arm/azureSandboxArm.js";
+import { ComputeSkus } from "./adapters/arm/computeSkus.js";
 import { ArmKubeconfigSource, AzureAccessTokenSource } from "./adapters/arm/armKubeconfigSource.js";
 import { KubernetesClientFactory } from "./adapters/kubernetes/kubernetesClusterClient.js";
 import { JOBS_TABLE, JobTable } from "./adapters/tables/jobTable.js";
@@ -58,8 +65,12 @@ export interface Services {
   readonly operations: OperationEngine;
   /** Replay records of `Repeatability-Request-ID` requests. */
   readonly repeatability: RepeatabilityStore;
-  /** PREFLIGHT HOOK for sandbox pool PUTs (issue 6 replaces the no-op). */
-  readonly sandboxPoolPreflight: SandboxPoolPreflight;
+  /** The sandbox preflight (pool PUTs, cluster creation, enable-sandboxing): ARM reads only. */
+  readonly sandboxPoolPreflight: SandboxPreflightService;
+  /** Synchronous ARM reads/writes of the sandbox infrastructure (features, providers, clusters, VM sizes). */
+  readonly sandboxArm: SandboxArm;
+  /** Our running/queued operation on a serial key (a cluster), if any. */
+  readonly activeOperations: ActiveOperationLookup;
 }
 
 let built: Services | undefined;
@@ -78,7 +89,19 @@ function build(): Services {
     ...(configuration.simulate ? {} : { tokens: new AzureAccessTokenSource(new DefaultAzureCredential(configuration.azureAuthorityHost ? { authorityHost: configuration.azureAuthorityHost } : {})) }),
   });
   const jobSlots = new JobSlots(new JobSlotTable(tableClient(tables, JOB_SLOTS_TABLE)), configuration.policy);
-  const operationKinds = new OperationKindRegistry([createSandboxPoolKind(), deleteSandboxPoolKind(), isolationCheckKind({ kubernetes })]);
+  const sandboxArm = new AzureSandboxArm(armClients, new ComputeSkus(armClients));
+  const operationStore = new TableOperationStore(tables);
+  const activeOperations = activeOperationLookup(operationStore);
+  const clusterDeps = { arm: sandboxArm, kubernetes, flavor };
+  const operationKinds = new OperationKindRegistry([
+    createSandboxPoolKind([waitForRuntimeClassStep({ kubernetes, runtimeClassName: flavor.runtimeClassName })]),
+    deleteSandboxPoolKind(),
+    isolationCheckKind({ kubernetes }),
+    registerSandboxFeatureKind({ arm: sandboxArm, flavor }),
+    createClusterKind(clusterDeps),
+    deleteClusterKind(clusterDeps),
+    enableSandboxingKind(clusterDeps),
+  ]);
   return Object.freeze({
     configuration,
     // The policy may name the team claim and map apps/groups to teams.
@@ -103,7 +126,7 @@ function build(): Services {
     arm,
     operationKinds,
     operations: new OperationEngine({
-      store: new TableOperationStore(tables),
+      store: operationStore,
       arm,
       kinds: operationKinds,
       settings: {
@@ -117,7 +140,9 @@ function build(): Services {
       log: (event) => console.log(JSON.stringify({ component: "operations", ...event })),
     }),
     repeatability: new TableRepeatabilityStore(tableClient(tables, REPEATABILITY_TABLE)),
-    sandboxPoolPreflight: noSandboxPoolPreflight,
+    sandboxPoolPreflight: new SandboxPreflightService({ arm: sandboxArm, flavor, minKubernetesVersion: configuration.minKubernetesVersion, activeOperations }),
+    sandboxArm,
+    activeOperations,
   });
 }
 

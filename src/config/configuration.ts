@@ -51,6 +51,8 @@ export interface Configuration {
   readonly logLevel: "debug" | "info" | "warn" | "error";
   /** The durable operations engine (see src/domain/operations/operationEngine.ts). */
   readonly operations: OperationsConfiguration;
+  /** SANDBOX_MIN_KUBERNETES_VERSION: oldest Kubernetes version sandbox pools and clusters may run, `major.minor[.patch]`, default 1.24.0 (AKS Pod Sandboxing's minimum). */
+  readonly minKubernetesVersion: string;
 }
 
 /** Settings of the operations engine and reconciler. */
@@ -207,6 +209,9 @@ export function loadConfiguration(env: Env = process.env): Configuration {
     passSeconds: intSetting("OPERATIONS_PASS_SECONDS", 8, 1, 9),
   });
 
+  const minKubernetesVersion = get("SANDBOX_MIN_KUBERNETES_VERSION") ?? "1.24.0";
+  if (!/^\d+\.\d+(\.\d+)?$/.test(minKubernetesVersion)) problems.push(`SANDBOX_MIN_KUBERNETES_VERSION: must be a version like 1.24 or 1.24.0, got "${minKubernetesVersion}"`);
+
   // Required outside simulated mode: without it no team could be authorized.
   const policyFile = get("SANDBOX_POLICY_FILE") ?? (simulate ? simulatedPolicyFile() : undefined);
   let policy: SandboxPolicy | undefined;
@@ -242,5 +247,6 @@ export function loadConfiguration(env: Env = process.env): Configuration {
     dataDir: get("SANDBOX_DATA_DIR") ?? ".data",
     logLevel,
     operations,
+    minKubernetesVersion,
   });
 }

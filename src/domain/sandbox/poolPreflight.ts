@@ -99,7 +99,9 @@ export function poolPreflight(input: PoolPreflightInput): PreflightReport {
   const size = input.vmSize;
   const sku = input.sku;
   const region = cluster?.location ?? "the cluster's region";
-  if (!sku) {
+  if (!cluster) {
+    pass("vmSizeAvailable", `Not checked: the region of cluster "${input.clusterName}" is unknown until it exists.`);
+  } else if (!sku) {
     fail("vmSizeAvailable", "UnsupportedVmSize", `VM size ${size} is not offered in ${region} (Compute SKU API). ${NESTED_SIZES_HINT}`);
   } else if (sku.restricted) {
     fail("vmSizeAvailable", "UnsupportedVmSize", `VM size ${size} is restricted for this subscription in ${region}. Request quota or pick another size. ${NESTED_SIZES_HINT}`);

@@ -2,7 +2,9 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { startAppHost, type AppHost } from "../../support/appHost.js";
-import { armCall, startTestArm, waitUntil, type TestArm } from "../../support/armTestSupport.js";
+import { armCall, testTls, waitUntil, type TestArm } from "../../support/armTestSupport.js";
+import { startSimulatedAzure } from "../../../src/emulators/simulatedAzure.js";
+import { createTrustingHttpClient } from "../../../src/adapters/arm/emulatorTrust.js";
 
 const SUB = "11111111-1111-1111-1111-111111111111";
 const SCALE = 0.005;
@@ -25,7 +27,10 @@ describe("operations and sandbox-pool routes through the local stack", () => {
   let beta: string;
   let admin: string;
   before(async () => {
-    t = await startTestArm({ poolCreateSeconds: 180, poolDeleteSeconds: 120 }, SCALE);
+    // The Kubernetes emulator too: CreateSandboxPool waits for the RuntimeClass through the cluster's API.
+    const tls = await testTls();
+    const azure = await startSimulatedAzure({ tls, timeScale: SCALE, armSettings: { poolCreateSeconds: 180, poolDeleteSeconds: 120 } });
+    t = { arm: azure.arm, cloud: azure.cloud, tls, clientOptions: { endpoint: azure.armUrl, httpClient: createTrustingHttpClient(tls.certPem) }, close: () => azure.close() };
     t.arm.state.setFeatureState(SUB, "Microsoft.ContainerService", "KataVMIsolationPreview", "Registered");
     t.arm.state.registerProvider(SUB, "Microsoft.ContainerService");
     await waitUntil(() => t.arm.state.provider(SUB, "Microsoft.ContainerService").state === "Registered");
@@ -86,7 +91,10 @@ describe("operations and sandbox-pool routes through the local stack", () => {
       return op.status !== "Running" && op.status !== "NotStarted";
     }, 30_000, 50);
     assert.equal(op.status, "Succeeded", JSON.stringify(op));
-    assert.deepEqual(op.result, { name: "kata1", vmSize: "Standard_D4s_v3", nodeCount: 1, workloadRuntime: "KataMshvVmIsolation", osSku: "AzureLinux", provisioningState: "Succeeded" });
+    assert.deepEqual(op.result, {
+      name: "kata1", vmSize: "Standard_D4s_v3", nodeCount: 1, workloadRuntime: "KataMshvVmIsolation", osSku: "AzureLinux", provisioningState: "Succeeded",
+      capacity: { vCpuPerNode: 4, memoryGiBPerNode: 16, defaultSandboxesPerNode: 4 },
+    });
 
     // Same PUT again (no repeatability id): already in that state → 200, no ARM write.
     const again = await call("PUT", `${base("c1")}/kata1`, alpha, body);

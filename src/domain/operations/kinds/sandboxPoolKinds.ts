@@ -1,5 +1,5 @@
-import type { ErrorCode } from "../../errorCodes.js";
 import type { Principal } from "../../identity/principal.js";
+import type { PreflightReport } from "../../sandbox/poolPreflight.js";
 import type { SandboxFlavorNames } from "../../sandbox/sandboxFlavor.js";
 import type { AgentPoolRef, AgentPoolSpec, AgentPoolState } from "../armOperations.js";
 import type { OperationKindDefinition } from "../operationKinds.js";
@@ -12,6 +12,8 @@ export interface SandboxPoolInput {
   spec?: AgentPoolSpec;
   /** AKS api-version of the flavour. */
   apiVersion: string;
+  /** Per-node capacity of the VM size (from the preflight's SKU lookup), added to the result's pool view. */
+  capacity?: { vCpuPerNode: number; memoryGiBPerNode: number; defaultSandboxesPerNode: number };
 }
 
 /** The pool view of the API (capacity is added by the sandbox-infrastructure layer). */
@@ -108,15 +110,20 @@ export function agentPoolDeleteStep(name = "DeleteAgentPool"): StepDefinition {
 }
 
 /**
- * `CreateSandboxPool`: the agent pool PUT, then `after` (issue 6 appends the
- * wait for the runtime class). Deadline 1 h.
+ * `CreateSandboxPool`: the agent pool PUT, then `after` (the composition
+ * appends `WaitForRuntimeClass`, which confirms the flavour's RuntimeClass
+ * through the cluster's Kubernetes API). Deadline 1 h. The result is the
+ * pool view with the capacity recorded in the input.
  */
 export function createSandboxPoolKind(after: readonly StepDefinition[] = []): OperationKindDefinition {
   return {
     kind: "CreateSandboxPool",
     steps: [agentPoolPutStep(), ...after],
     deadlineSeconds: 3600,
-    result: (data) => data.pool,
+    result: (data, input) => {
+      const capacity = (input as Partial<SandboxPoolInput>).capacity;
+      return data.pool && typeof data.pool === "object" ? { ...(data.pool as SandboxPoolView), ...(capacity ? { capacity } : {}) } : data.pool;
+    },
   };
 }
 
@@ -132,21 +139,12 @@ export interface SandboxPoolBody {
   maxPods?: number;
   labels?: Record<string, string>;
   taints?: string[];
+  /** Only `AzureLinux` can run Pod Sandboxing; anything else fails the preflight (`UnsupportedOsSku`). The service always sends AzureLinux. */
+  osSku?: string;
 }
 
-/** One preflight check's verdict; failing checks name the API error code they map to. */
-export interface PreflightCheck {
-  name: string;
-  ok: boolean;
-  message: string;
-  code?: ErrorCode;
-}
-
-/** `{ok, checks}` as `?dryRun=true` returns it. */
-export interface PreflightReport {
-  ok: boolean;
-  checks: PreflightCheck[];
-}
+// One definition of the preflight report: the pure preflight's.
+export type { PreflightCheck, PreflightReport } from "../../sandbox/poolPreflight.js";
 
 /** What a preflight sees. */
 export interface SandboxPoolPreflightRequest {

@@ -1,0 +1,220 @@
+import type { ClusterKubernetesFactory } from "../../kubernetes/clusterKubernetes.js";
+import { SandboxError } from "../../sandboxError.js";
+import { clusterView, managedClusterStateOf, poolNameOf, sandboxPoolsOf } from "../../sandbox/clusterView.js";
+import type { PoolCapacity } from "../../sandbox/poolCapacity.js";
+import type { SandboxArm } from "../../sandbox/sandboxArm.js";
+import type { SandboxFlavorNames } from "../../sandbox/sandboxFlavor.js";
+import type { ClusterRef } from "../armOperations.js";
+import type { OperationKindDefinition } from "../operationKinds.js";
+import { actionStep, lroStep, type StepContext } from "../steps.js";
+import { waitForRuntimeClassStep } from "./sandboxPoolRuntimeClassStep.js";
+
+/** Input of `CreateCluster` (stored in the row; no secrets). */
+export interface CreateClusterInput {
+  cluster: ClusterRef;
+  location: string;
+  /** The ManagedCluster as the SDK models it (flattened): see {@link sandboxClusterBody}. */
+  body: Record<string, unknown>;
+  apiVersion: string;
+  /** Capacity per VM size of the new pools (from the preflight's SKU lookup). */
+  capacities?: Record<string, PoolCapacity>;
+}
+
+/** Input of `DeleteCluster`. */
+export interface DeleteClusterInput {
+  cluster: ClusterRef;
+  apiVersion: string;
+}
+
+/** Input of `EnableSandboxing`. */
+export interface EnableSandboxingInput {
+  cluster: ClusterRef;
+  apiVersion: string;
+  /** The sandbox pool to add when the cluster has none. */
+  addPool?: { name: string; vmSize: string; count: number };
+  capacities?: Record<string, PoolCapacity>;
+}
+
+/** The default pool of a new cluster: the sandbox runtime on Azure Linux (`az aks create --os-sku AzureLinux --workload-runtime …`). */
+export function sandboxPoolProfile(flavor: SandboxFlavorNames, name: string, vmSize: string, count: number, mode: "System" | "User"): Record<string, unknown> {
+  return { name, count, vmSize, mode, osType: "Linux", osSKU: flavor.osSku, workloadRuntime: flavor.workloadRuntime };
+}
+
+/**
+ * The ManagedCluster PUT body of `CreateCluster` (SDK model, flattened): a
+ * system-assigned identity, DNS prefix from the name, the requested
+ * Kubernetes version (AKS's default when absent) and one System pool
+ * `system` running the flavour's sandbox runtime.
+ */
+export function sandboxClusterBody(flavor: SandboxFlavorNames, cluster: ClusterRef, options: { location: string; kubernetesVersion?: string; vmSize: string; count: number }): Record<string, unknown> {
+  const dnsPrefix = cluster.clusterName.replace(/[^a-zA-Z0-9-]/g, "-").replace(/^-+|-+$/g, "").slice(0, 54) || "aks";
+  return {
+    location: options.location,
+    identity: { type: "SystemAssigned" },
+    dnsPrefix,
+    ...(options.kubernetesVersion !== undefined ? { kubernetesVersion: options.kubernetesVersion } : {}),
+    agentPoolProfiles: [sandboxPoolProfile(flavor, "system", options.vmSize, options.count, "System")],
+  };
+}
+
+const BUSY = ["Creating", "Updating", "Scaling", "Upgrading", "Deleting", "Starting", "Stopping"];
+
+/** Dependencies of the cluster kinds. */
+export interface ClusterKindDependencies {
+  readonly arm: SandboxArm;
+  readonly kubernetes: ClusterKubernetesFactory;
+  readonly flavor: SandboxFlavorNames;
+}
+
+function viewResult(deps: ClusterKindDependencies, data: Readonly<Record<string, unknown>>, input: Readonly<Record<string, unknown>>): unknown {
+  const i = input as unknown as { cluster: ClusterRef; capacities?: Record<string, PoolCapacity> };
+  const resource = data.cluster as Record<string, unknown> | undefined;
+  if (!resource) return undefined;
+  const state = managedClusterStateOf(resource, i.cluster.clusterName);
+  const caps = i.capacities ?? {};
+  return clusterView(i.cluster, state, deps.flavor, data.runtimeClass !== undefined, (size) => (size ? caps[size.toLowerCase()] : undefined));
+}
+
+/** A cluster resource small enough for the row: only what the view needs. */
+function compactCluster(resource: unknown): Record<string, unknown> {
+  const r = (resource ?? {}) as Record<string, unknown>;
+  const profiles = Array.isArray(r.agentPoolProfiles) ? (r.agentPoolProfiles as Record<string, unknown>[]) : [];
+  const pick = (o: Record<string, unknown>, keys: string[]): Record<string, unknown> => Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]]));
+  return {
+    ...pick(r, ["id", "name", "location", "kubernetesVersion", "currentKubernetesVersion", "provisioningState"]),
+    agentPoolProfiles: profiles.map((p) => pick(p, ["name", "count", "vmSize", "mode", "osSKU", "workloadRuntime", "provisioningState"])),
+  };
+}
+
+/**
+ * `CreateCluster`: `EnsureResourceGroup` (created in the cluster's location
+ * when missing), `CreateManagedCluster` (the managed-cluster PUT as an LRO;
+ * its probe adopts a cluster an earlier crashed attempt created) and
+ * `WaitForRuntimeClass`. Deadline 2 h. The result is the cluster view.
+ */
+export function createClusterKind(deps: ClusterKindDependencies): OperationKindDefinition {
+  const inputOf = (c: StepContext): CreateClusterInput => c.input as unknown as CreateClusterInput;
+  return {
+    kind: "CreateCluster",
+    steps: [
+      actionStep("EnsureResourceGroup", async (context) => {
+        const i = inputOf(context);
+        context.countArmCall();
+        if (await deps.arm.resourceGroupExists(i.cluster.subscriptionId, i.cluster.resourceGroup, context.call)) return { data: { resourceGroupCreated: false } };
+        context.countArmCall();
+        await deps.arm.createResourceGroup(i.cluster.subscriptionId, i.cluster.resourceGroup, i.location, context.call);
+        return { data: { resourceGroupCreated: true } };
+      }),
+      lroStep({
+        name: "CreateManagedCluster",
+        typicalSeconds: 300,
+        request: (context) => {
+          const i = inputOf(context);
+          return { kind: "managedClusterPut", cluster: i.cluster, body: i.body, apiVersion: i.apiVersion };
+        },
+        probe: async (context) => {
+          const i = inputOf(context);
+          context.countArmCall();
+          const found = await deps.arm.getCluster(i.cluster, i.apiVersion, context.call);
+          if (!found) return { type: "start" };
+          if (BUSY.includes(found.provisioningState)) return { type: "inProgress" };
+          if (found.provisioningState === "Succeeded") return { type: "done", result: found.resource };
+          return { type: "start" };
+        },
+        onSucceeded: (result) => ({ data: { cluster: compactCluster(result) } }),
+      }),
+      waitForRuntimeClassStep({ kubernetes: deps.kubernetes, runtimeClassName: deps.flavor.runtimeClassName }),
+    ],
+    deadlineSeconds: 7200,
+    result: (data, input) => viewResult(deps, data, input),
+  };
+}
+
+/**
+ * `DeleteCluster`: the managed-cluster DELETE as an LRO (a missing cluster
+ * counts as deleted); the cached Kubernetes credentials of the cluster are
+ * dropped. Deadline 2 h. Result `{name, deleted: true}`.
+ */
+export function deleteClusterKind(deps: ClusterKindDependencies): OperationKindDefinition {
+  const inputOf = (c: StepContext): DeleteClusterInput => c.input as unknown as DeleteClusterInput;
+  return {
+    kind: "DeleteCluster",
+    steps: [
+      lroStep({
+        name: "DeleteManagedCluster",
+        typicalSeconds: 300,
+        request: (context) => {
+          const i = inputOf(context);
+          return { kind: "managedClusterDelete", cluster: i.cluster, apiVersion: i.apiVersion };
+        },
+        probe: async (context) => {
+          const i = inputOf(context);
+          context.countArmCall();
+          const found = await deps.arm.getCluster(i.cluster, i.apiVersion, context.call);
+          if (!found) return { type: "done" };
+          if (found.provisioningState === "Deleting") return { type: "inProgress" };
+          return { type: "start" };
+        },
+        onSucceeded: (_result, context) => {
+          const i = inputOf(context);
+          deps.kubernetes.forget(i.cluster);
+          return { data: { deleted: i.cluster.clusterName }, result: { name: i.cluster.clusterName, deleted: true } };
+        },
+      }),
+    ],
+    deadlineSeconds: 7200,
+  };
+}
+
+/**
+ * `EnableSandboxing` — the `az aks update` step. At the ARM level:
+ * 1. `PrepareUpdate` reads the managed cluster and builds the PUT body from
+ *    it unchanged (as `az aks update` does: GET, then PUT of the same model),
+ *    adding one User pool with the flavour's workload runtime (Azure Linux)
+ *    when no pool runs it;
+ * 2. `UpdateManagedCluster` PUTs that body (an LRO; AKS reconciles the
+ *    cluster and installs the sandbox RuntimeClass for sandbox pools);
+ * 3. `WaitForRuntimeClass` confirms the RuntimeClass through the cluster's
+ *    Kubernetes API.
+ * Existing pools are never converted (AKS cannot change a pool's workload
+ * runtime in place). Deadline 2 h. The result is the cluster view.
+ */
+export function enableSandboxingKind(deps: ClusterKindDependencies): OperationKindDefinition {
+  const inputOf = (c: StepContext): EnableSandboxingInput => c.input as unknown as EnableSandboxingInput;
+  return {
+    kind: "EnableSandboxing",
+    steps: [
+      actionStep("PrepareUpdate", async (context) => {
+        const i = inputOf(context);
+        context.countArmCall();
+        const found = await deps.arm.getCluster(i.cluster, i.apiVersion, context.call);
+        if (!found) throw new SandboxError("NotFound", `Cluster "${i.cluster.clusterName}" no longer exists.`);
+        const body: Record<string, unknown> = { ...found.resource };
+        const profiles = Array.isArray(body.agentPoolProfiles) ? [...(body.agentPoolProfiles as Record<string, unknown>[])] : [];
+        const hasSandboxPool = sandboxPoolsOf(found, deps.flavor).length > 0;
+        let added: string | undefined;
+        if (!hasSandboxPool && i.addPool) {
+          if (found.pools.some((p) => poolNameOf(p) === i.addPool!.name)) {
+            throw new SandboxError("Conflict", `Pool "${i.addPool.name}" exists and does not run ${deps.flavor.workloadRuntime}; pick another poolName.`, { target: "poolName" });
+          }
+          profiles.push(sandboxPoolProfile(deps.flavor, i.addPool.name, i.addPool.vmSize, i.addPool.count, "User"));
+          added = i.addPool.name;
+        }
+        body.agentPoolProfiles = profiles;
+        return { data: { updateBody: body, ...(added ? { addedPool: added } : {}) } };
+      }),
+      lroStep({
+        name: "UpdateManagedCluster",
+        typicalSeconds: 240,
+        request: (context) => {
+          const i = inputOf(context);
+          return { kind: "managedClusterPut", cluster: i.cluster, body: context.data.updateBody as Record<string, unknown>, apiVersion: i.apiVersion };
+        },
+        onSucceeded: (result) => ({ data: { cluster: compactCluster(result), updateBody: null } }),
+      }),
+      waitForRuntimeClassStep({ kubernetes: deps.kubernetes, runtimeClassName: deps.flavor.runtimeClassName }),
+    ],
+    deadlineSeconds: 7200,
+    result: (data, input) => viewResult(deps, data, input),
+  };
+}
