@@ -1,6 +1,7 @@
 import { odata, type TableClient } from "@azure/data-tables";
 import type { AuditLog, AuditPage, AuditQuery, AuditRecord } from "../../domain/policy/auditLog.js";
 import { SandboxError } from "../../domain/sandboxError.js";
+import { tableCreator } from "./tableClients.js";
 
 /** Default table of audit records. */
 export const AUDIT_TABLE = "sandboxaudit";
@@ -62,16 +63,15 @@ type AuditRow = Omit<AuditRecord, "principalId" | "principalName" | "appId" | "t
  * inside it) is opaque to callers.
  */
 export class AuditTable implements AuditLog {
-  #ready: Promise<void> | undefined;
 
-  constructor(private readonly client: TableClient) {}
+  readonly #createTable: () => Promise<void>;
+
+  constructor(private readonly client: TableClient) {
+    this.#createTable = tableCreator(client);
+  }
 
   #ensureTable(): Promise<void> {
-    this.#ready ??= this.client.createTable().catch((error: unknown) => {
-      this.#ready = undefined;
-      throw error;
-    });
-    return this.#ready;
+    return this.#createTable();
   }
 
   async append(record: AuditRecord): Promise<void> {

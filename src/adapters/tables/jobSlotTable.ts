@@ -2,6 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { odata, RestError, type TableClient } from "@azure/data-tables";
 import type { JobSlotStore, ReserveOutcome } from "../../domain/policy/jobSlots.js";
 import { SandboxError } from "../../domain/sandboxError.js";
+import { tableCreator } from "./tableClients.js";
 
 /** Default table of job slots. */
 export const JOB_SLOTS_TABLE = "sandboxjobslots";
@@ -34,16 +35,15 @@ function slotKey(jobId: string): string {
  * row create (409) and is retried into `alreadyHeld`.
  */
 export class JobSlotTable implements JobSlotStore {
-  #ready: Promise<void> | undefined;
 
-  constructor(private readonly client: TableClient) {}
+  readonly #createTable: () => Promise<void>;
+
+  constructor(private readonly client: TableClient) {
+    this.#createTable = tableCreator(client);
+  }
 
   #ensureTable(): Promise<void> {
-    this.#ready ??= this.client.createTable().catch((error: unknown) => {
-      this.#ready = undefined;
-      throw error;
-    });
-    return this.#ready;
+    return this.#createTable();
   }
 
   async #counter(team: string): Promise<{ count: number; etag: string | undefined }> {

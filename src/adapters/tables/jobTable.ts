@@ -3,6 +3,7 @@ import { clusterKey, type JobRecord, type JobStatus } from "../../domain/jobs/jo
 import type { ActiveJobKey, JobListQuery, JobPage, JobStore } from "../../domain/jobs/jobStore.js";
 import type { ClusterRef } from "../../domain/kubernetes/clusterKubernetes.js";
 import { SandboxError } from "../../domain/sandboxError.js";
+import { tableCreator } from "./tableClients.js";
 
 /** Default table of job rows (schema: docs/jobs-table.md). */
 export const JOBS_TABLE = "sandboxjobs";
@@ -134,16 +135,15 @@ function decodeContinuation(token: string): Continuation {
  * timer. Updates are conditional on the row's ETag.
  */
 export class JobTable implements JobStore {
-  #ready: Promise<void> | undefined;
 
-  constructor(private readonly client: TableClient) {}
+  readonly #createTable: () => Promise<void>;
+
+  constructor(private readonly client: TableClient) {
+    this.#createTable = tableCreator(client, (error) => storageError(error, "creating the jobs table"));
+  }
 
   #ensureTable(): Promise<void> {
-    this.#ready ??= this.client.createTable().catch((error: unknown) => {
-      this.#ready = undefined;
-      throw storageError(error, "creating the jobs table");
-    });
-    return this.#ready;
+    return this.#createTable();
   }
 
   async #getRow(team: string, rowKey: string): Promise<JobRecord | undefined> {

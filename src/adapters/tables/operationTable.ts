@@ -2,7 +2,7 @@ import { RestError, odata, type TableClient, type TableEntity, type TableEntityR
 import { SandboxError } from "../../domain/sandboxError.js";
 import { isTerminal, type OperationKindName, type OperationRecord, type OperationStatus } from "../../domain/operations/operation.js";
 import type { ActiveOperationEntry, OperationFilter, OperationStore, StoredOperation } from "../../domain/operations/operationStore.js";
-import { tableClient, type TablesConnection } from "./tableClients.js";
+import { tableClient, type TablesConnection, tableCreator } from "./tableClients.js";
 
 /** The one partition of the operations table (schema: docs/operations-table.md). */
 export const OPERATIONS_PARTITION = "ops";
@@ -138,19 +138,16 @@ function storageError(error: unknown, what: string): SandboxError {
  */
 export class TableOperationStore implements OperationStore {
   readonly #client: TableClient;
-  #ready: Promise<void> | undefined;
+  readonly #createTable: () => Promise<void>;
 
   constructor(connectionOrClient: TablesConnection | TableClient, tableName = "operations") {
     this.#client = "connectionString" in connectionOrClient ? tableClient(connectionOrClient, tableName) : connectionOrClient;
+    this.#createTable = tableCreator(this.#client, (error) => storageError(error, "creating the operations table"));
   }
 
   /** Creates the table if needed (once per instance). */
   async ensureTable(): Promise<void> {
-    this.#ready ??= this.#client.createTable().catch((error: unknown) => {
-      this.#ready = undefined;
-      throw storageError(error, "creating the operations table");
-    });
-    return this.#ready;
+    return this.#createTable();
   }
 
   async #transact(actions: TransactionAction[], what: string): Promise<string> {

@@ -1,6 +1,7 @@
 import { RestError, type TableClient } from "@azure/data-tables";
 import { SandboxError } from "../../domain/sandboxError.js";
 import type { RepeatabilityRecord, RepeatabilityStore, RepeatableResponse } from "../../domain/operations/repeatability.js";
+import { tableCreator } from "./tableClients.js";
 
 /** Default table name of {@link TableRepeatabilityStore}. */
 export const REPEATABILITY_TABLE = "repeatability";
@@ -21,16 +22,10 @@ function storageError(error: unknown, what: string): SandboxError {
  * API's own responses.
  */
 export class TableRepeatabilityStore implements RepeatabilityStore {
-  #ready: Promise<void> | undefined;
+  readonly #ensure: () => Promise<void>;
 
-  constructor(readonly client: TableClient) {}
-
-  async #ensure(): Promise<void> {
-    this.#ready ??= this.client.createTable().catch((error: unknown) => {
-      this.#ready = undefined;
-      throw storageError(error, "creating the repeatability table");
-    });
-    return this.#ready;
+  constructor(readonly client: TableClient) {
+    this.#ensure = tableCreator(client, (error) => storageError(error, "creating the repeatability table"));
   }
 
   #row(key: string, record: RepeatabilityRecord): Record<string, unknown> & { partitionKey: string; rowKey: string } {

@@ -32,3 +32,20 @@ export async function probeTables(connection: TablesConnection, timeoutMs = 2000
     throw new Error(`Table Storage did not answer within ${timeoutMs} ms${code ? ` (${code})` : ""}`);
   }
 }
+
+/**
+ * A function that creates the client's table on its first call (creating an
+ * existing table succeeds, as the SDK treats 409 TableAlreadyExists as done),
+ * shares that one attempt among concurrent callers, and tries again on the
+ * next call after a failure, which `toError` translates.
+ */
+export function tableCreator(client: TableClient, toError: (error: unknown) => unknown = (error) => error): () => Promise<void> {
+  let ready: Promise<void> | undefined;
+  return () => {
+    ready ??= client.createTable().catch((error: unknown) => {
+      ready = undefined;
+      throw toError(error);
+    });
+    return ready;
+  };
+}
