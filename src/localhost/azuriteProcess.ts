@@ -52,7 +52,13 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Runnin
   } else {
     args.push("--inMemoryPersistence");
   }
-  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+  // Its own process group: a terminal's Ctrl-C goes to the foreground group,
+  // and Azurite must outlive the host's drain (the stack stops it last).
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const killOnExit = (): void => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  };
+  process.once("exit", killOnExit);
   let output = "";
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`Azurite did not start within ${options.startTimeoutMs ?? 30_000} ms: ${output.slice(-500)}`)), options.startTimeoutMs ?? 30_000);
@@ -81,6 +87,7 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Runnin
     connectionString: azuriteConnectionString(port),
     stop(): Promise<void> {
       stopped ??= (async () => {
+        process.off("exit", killOnExit);
         child.kill("SIGTERM");
         if (!(await waitForExit(child, 5000))) {
           child.kill("SIGKILL");

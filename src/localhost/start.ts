@@ -116,7 +116,10 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, () => {
     if (stopping) return;
     stopping = true;
-    void stopAll().then(() => process.exit(0));
+    void stopAll().then(() => {
+      console.log(`aks-pod-sandbox stopped (${signal})`);
+      process.exit(0);
+    });
   });
 }
 
