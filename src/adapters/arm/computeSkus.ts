@@ -9,12 +9,18 @@ import { translateArmError } from "./armErrors.js";
 export const COMPUTE_SKUS_API_VERSION = "2021-07-01";
 
 /** A `Microsoft.Compute/skus` entry (only the fields read here). */
-interface ResourceSku {
+export interface ResourceSkuEntry {
   resourceType?: string;
   name?: string;
   locations?: string[];
   capabilities?: { name?: string; value?: string }[];
-  restrictions?: { type?: string; values?: string[]; reasonCode?: string; restrictionInfo?: { locations?: string[] } }[];
+  restrictions?: readonly unknown[];
+}
+
+interface Restriction {
+  type?: string;
+  values?: string[];
+  restrictionInfo?: { locations?: string[] };
 }
 
 function normalizeLocation(location: string): string {
@@ -22,11 +28,11 @@ function normalizeLocation(location: string): string {
 }
 
 /** The SDK-free mapping of one resource SKU to what the preflight needs. */
-export function vmSkuInfoOf(sku: ResourceSku, location: string): VmSkuInfo | undefined {
+export function vmSkuInfoOf(sku: ResourceSkuEntry, location: string): VmSkuInfo | undefined {
   if (sku.resourceType !== "virtualMachines" || !sku.name) return undefined;
   const cap = (name: string): string | undefined => sku.capabilities?.find((c) => c.name?.toLowerCase() === name.toLowerCase())?.value;
   const loc = normalizeLocation(location);
-  const restricted = (sku.restrictions ?? []).some(
+  const restricted = ((sku.restrictions ?? []) as Restriction[]).some(
     (r) => r.type === "Location" && ((r.values ?? []).some((v) => normalizeLocation(v) === loc) || (r.restrictionInfo?.locations ?? []).some((v) => normalizeLocation(v) === loc)),
   );
   return {
@@ -80,7 +86,7 @@ export class ComputeSkus {
           const { RestError } = await import("@azure/core-rest-pipeline");
           throw new RestError(`HTTP ${response.status}`, { statusCode: response.status, response, request: response.request });
         }
-        const body = JSON.parse(response.bodyAsText ?? "{}") as { value?: ResourceSku[]; nextLink?: string };
+        const body = JSON.parse(response.bodyAsText ?? "{}") as { value?: ResourceSkuEntry[]; nextLink?: string };
         for (const sku of body.value ?? []) {
           if (sku.locations && !sku.locations.some((l) => normalizeLocation(l) === location)) continue;
           const info = vmSkuInfoOf(sku, location);

@@ -178,3 +178,69 @@ describe("sandbox infrastructure through the REST API (preview flavour, simulate
     }
   });
 });
+
+describe("GA flavour (SANDBOX_FLAVOR=ga): no feature registration, KataVmIsolation / kata-vm-isolation", () => {
+  let azure: SimulatedAzure;
+  let host: AppHost;
+  let admin: string;
+  let operator: string;
+
+  before(async () => {
+    azure = await startSimulatedAzure({ tls: await testTls(), timeScale: SCALE });
+    host = await startAppHost({
+      env: { SANDBOX_SIMULATE: "true", SANDBOX_FLAVOR: "ga", ARM_ENDPOINT: azure.armUrl, SANDBOX_SIMULATED_CA_CERT: azure.caCertPath, SIM_TIME_SCALE: String(SCALE), LOCALHOST_DISABLE_TIMERS: "true" },
+    });
+    admin = await host.token({ team: "alpha", roles: ["Sandbox.Admin"] });
+    operator = await host.token({ team: "alpha", roles: ["Sandbox.Operator"] });
+  });
+  after(async () => {
+    await host?.stop();
+    await azure?.close();
+  });
+
+  const call = (method: string, path: string, token: string, body?: unknown) =>
+    fetch(`${host.api}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+
+  test("feature: 200 ready without touching Microsoft.Features; cluster and pool use the GA names", async () => {
+    const put = await call("PUT", `/subscriptions/${SUB}/sandbox-feature`, admin);
+    assert.equal(put.status, 200);
+    const view = (await put.json()) as { flavor: string; ready: boolean; featureState: string };
+    assert.deepEqual([view.flavor, view.ready, view.featureState], ["ga", true, "NotRequired"]);
+    assert.equal(azure.arm.requestLog.entries().filter((e) => /Microsoft\.Features/i.test(e.path)).length, 0);
+
+    const created = await call("PUT", `/subscriptions/${SUB}/resourceGroups/rg-ga/clusters/ga1`, operator, { location: "westeurope", nodeVmSize: "Standard_D8s_v3", kubernetesVersion: "1.32" });
+    assert.equal(created.status, 202, await created.clone().text());
+    const id = ((await created.json()) as Op).id;
+    let op: Op | undefined;
+    await waitUntil(async () => {
+      op = (await (await call("GET", `/operations/${id}`, operator)).json()) as Op;
+      return op.status !== "Running" && op.status !== "NotStarted";
+    }, 60_000, 40);
+    assert.equal(op?.status, "Succeeded", JSON.stringify(op));
+    const mc = azure.arm.state.cluster(SUB, "rg-ga", "ga1")!;
+    assert.equal(mc.pools.get("system")?.requested.workloadRuntime, "KataVmIsolation");
+    assert.equal(mc.pools.get("system")?.requested.osSKU, "AzureLinux");
+    assert.equal(mc.kubernetesVersion.startsWith("1.32."), true);
+    const clusterPut = azure.arm.requestLog.entries().find((e) => e.method === "PUT" && /managedClusters\/ga1$/.test(e.path));
+    assert.equal(clusterPut?.apiVersion, "2026-10-01");
+
+    const pool = await call("PUT", `/subscriptions/${SUB}/resourceGroups/rg-ga/clusters/ga1/sandbox-pools/kata2`, operator, { vmSize: "Standard_E4s_v5", nodeCount: 1 });
+    assert.equal(pool.status, 202, await pool.clone().text());
+    const poolId = ((await pool.json()) as Op).id;
+    await waitUntil(async () => {
+      op = (await (await call("GET", `/operations/${poolId}`, operator)).json()) as Op;
+      return op.status !== "Running" && op.status !== "NotStarted";
+    }, 60_000, 40);
+    assert.equal(op?.status, "Succeeded", JSON.stringify(op));
+    assert.deepEqual((op?.result as { workloadRuntime: string; capacity: unknown }).capacity, { vCpuPerNode: 4, memoryGiBPerNode: 32, defaultSandboxesPerNode: 4 });
+
+    const got = (await (await call("GET", `/subscriptions/${SUB}/resourceGroups/rg-ga/clusters/ga1`, operator)).json()) as { sandbox: { ready: boolean; runtimeClassName: string; workloadRuntime: string; pools: { name: string; workloadRuntime: string }[] } };
+    assert.deepEqual([got.sandbox.ready, got.sandbox.runtimeClassName, got.sandbox.workloadRuntime], [true, "kata-vm-isolation", "KataVmIsolation"]);
+    assert.deepEqual(got.sandbox.pools.map((p) => [p.name, p.workloadRuntime]), [["system", "KataVmIsolation"], ["kata2", "KataVmIsolation"]]);
+    assert.equal(azure.arm.requestLog.entries().filter((e) => /preview/.test(e.apiVersion ?? "")).length, 0, "no preview api-version in GA");
+  });
+});
