@@ -20,9 +20,13 @@ import { actionStep, type StepContext, type StepDefinition, type StepOutcome } f
 export const PROBE_IMAGE = "mcr.microsoft.com/aks/fundamental/base-ubuntu:v0.0.11";
 /** Namespace of probes started by a caller without a team (Admin). */
 export const SYSTEM_PROBE_NAMESPACE = "aks-pod-sandbox-system";
-/** Probe pods' deadline and TTL, seconds: Kubernetes removes a probe even if the operation dies. */
+/**
+ * Probe pods' deadline and TTL, seconds. The Cleanup step deletes the probes;
+ * the TTL only removes them if the operation dies, so it is generous: a short
+ * one can delete a finished probe before the next tick reads its output.
+ */
 const PROBE_DEADLINE_SECONDS = 300;
-const PROBE_TTL_SECONDS = 60;
+const PROBE_TTL_SECONDS = 3600;
 /** Service seconds between looks at a running probe. */
 const PROBE_POLL_SECONDS = 2;
 
