@@ -157,8 +157,8 @@ export interface SandboxPoolPreflightRequest {
 }
 
 /**
- * PREFLIGHT HOOK (issue 6): checks a sandbox pool request before any ARM
- * write (cluster state, Kubernetes version, VM size, feature registration…).
+ * Port: checks a sandbox pool request before any ARM write (cluster state,
+ * Kubernetes version, VM size, feature registration…).
  * It must run every check (dry runs show all of them) and must not write.
  * Wired in `src/composition.ts` (`sandboxPoolPreflight`).
  */
@@ -166,7 +166,3 @@ export interface SandboxPoolPreflight {
   check(request: SandboxPoolPreflightRequest): Promise<PreflightReport>;
 }
 
-/** The placeholder preflight until issue 6 provides the real one: no checks. */
-export const noSandboxPoolPreflight: SandboxPoolPreflight = {
-  check: async () => ({ ok: true, checks: [] }),
-};
