@@ -23,6 +23,20 @@ function findKubectl(): string | undefined {
 
 const kubectlPath = findKubectl();
 
+/**
+ * Client-side validation of `kubectl apply` before 1.27 downloads the
+ * protobuf OpenAPI v2 document, which the emulator does not serve (it serves
+ * the v3 documents that newer clients use). Such older clients — Debian
+ * bookworm's kubernetes-client is 1.20 — apply with `--validate=false`; the
+ * emulator still validates strictly on the server side.
+ */
+async function applyFlags(): Promise<string[]> {
+  if (!kubectlPath) return [];
+  const { stdout } = await run(kubectlPath, ["version", "--client", "-o", "json"], { env: { PATH: process.env.PATH ?? "" }, timeout: 30_000 });
+  const minor = Number.parseInt(String((JSON.parse(stdout) as { clientVersion?: { minor?: string } }).clientVersion?.minor ?? "0"), 10);
+  return minor > 0 && minor < 27 ? ["--validate=false"] : [];
+}
+
 const POD_MANIFEST = `apiVersion: v1
 kind: Pod
 metadata:
@@ -45,7 +59,8 @@ describe("kubectl against the Kubernetes emulator", () => {
   after(async () => env?.close());
 
   async function kubectl(...args: string[]): Promise<string> {
-    const { stdout } = await run(kubectlPath ?? "kubectl", ["--kubeconfig", env.kubeconfigPath, "--request-timeout=20s", ...args], {
+    const extra = args[0] === "apply" ? await applyFlags() : [];
+    const { stdout } = await run(kubectlPath ?? "kubectl", ["--kubeconfig", env.kubeconfigPath, "--request-timeout=20s", ...args, ...extra], {
       // An inherited KUBECONFIG or proxy must not redirect kubectl elsewhere.
       env: { PATH: process.env.PATH ?? "", HOME: env.dir },
       timeout: 60_000,
