@@ -19,9 +19,8 @@ import { OperationEngine } from "./domain/operations/operationEngine.js";
 import { OperationKindRegistry } from "./domain/operations/operationKinds.js";
 import type { RepeatabilityStore } from "./domain/operations/repeatability.js";
 import { createSandboxPoolKind, deleteSandboxPoolKind } from "./domain/operations/kinds/sandboxPoolKinds.js";
-import { waitForRuntimeClassStep } from "./domain/operations/kinds/sandboxPoolRuntimeClassStep.js";
 import { registerSandboxFeatureKind } from "./domain/operations/kinds/sandboxFeatureKind.js";
-import { createClusterKind, deleteClusterKind, enableSandboxingKind } from "./domain/operations/kinds/clusterKinds.js";
+import { createClusterKind, deleteClusterKind, enableSandboxingKind, runtimeClassOrEnableSandboxingSteps } from "./domain/operations/kinds/clusterKinds.js";
 import { activeOperationLookup, SandboxPreflightService, type ActiveOperationLookup } from "./domain/sandbox/sandboxPreflight.js";
 import type { SandboxArm } from "./domain/sandbox/sandboxArm.js";
 import { AzureSandboxArm } from "./adapters/arm/azureSandboxArm.js";
@@ -94,7 +93,7 @@ function build(): Services {
   const activeOperations = activeOperationLookup(operationStore);
   const clusterDeps = { arm: sandboxArm, kubernetes, flavor };
   const operationKinds = new OperationKindRegistry([
-    createSandboxPoolKind([waitForRuntimeClassStep({ kubernetes, runtimeClassName: flavor.runtimeClassName })]),
+    createSandboxPoolKind(runtimeClassOrEnableSandboxingSteps(clusterDeps)),
     deleteSandboxPoolKind(),
     isolationCheckKind({ kubernetes }),
     registerSandboxFeatureKind({ arm: sandboxArm, flavor }),

@@ -25,6 +25,11 @@ export interface SimulatedNodePool {
   provisioningState: string;
   /** True once the pool has reached `Succeeded` at least once (nodes are up). */
   everSucceeded: boolean;
+  /**
+   * False when AKS has not (yet) installed the pool's sandbox RuntimeClass:
+   * see {@link SimulatedCloud.runtimeClassNeedsClusterUpdate}. Absent = true.
+   */
+  runtimeInstalled?: boolean;
   labels: Record<string, string>;
   taints: string[];
 }
@@ -59,6 +64,13 @@ export class SimulatedCloud extends EventEmitter<{ change: [SimulatedCloudEvent]
   kubernetesBaseUrl: string | undefined;
   /** PEM of the certificate both emulators serve (self-signed; also the CA). */
   caCertPem: string | undefined;
+  /**
+   * Scenario knob (tests): when true, a sandbox agent pool created on its own
+   * comes up without its RuntimeClass until the next managed-cluster update
+   * (`az aks update`) — the case the product's enable-sandboxing step fixes.
+   * Default false: AKS installs the class with the pool.
+   */
+  runtimeClassNeedsClusterUpdate = false;
 
   constructor(readonly clock: SimulatedClock = new SimulatedClock(1)) {
     super();

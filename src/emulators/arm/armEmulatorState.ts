@@ -65,6 +65,8 @@ export interface PoolRecord {
   orchestratorVersion: string;
   eTag: string;
   everSucceeded: boolean;
+  /** See SimulatedNodePool.runtimeInstalled. */
+  runtimeInstalled?: boolean;
 }
 
 export interface ClusterRecord {
@@ -383,6 +385,7 @@ export class ArmEmulatorState {
       mode: r.mode === "System" ? "System" : "User",
       provisioningState: p.provisioningState,
       everSucceeded: p.everSucceeded,
+      ...(p.runtimeInstalled === false ? { runtimeInstalled: false } : {}),
       labels: { ...labels },
       taints: [...taints],
     };
@@ -444,6 +447,8 @@ export class ArmEmulatorState {
             p.provisioningState = "Succeeded";
             p.everSucceeded = true;
           }
+          // A cluster update reconciles every pool's runtime.
+          p.runtimeInstalled = true;
         }
         c.eTag = newETag();
         this.syncCloud(c);
@@ -457,6 +462,7 @@ export class ArmEmulatorState {
         const p = op.poolName !== undefined ? c.pools.get(op.poolName) : undefined;
         if (p) {
           p.provisioningState = "Succeeded";
+          if (op.kind === "poolCreate" && this.cloud.runtimeClassNeedsClusterUpdate) p.runtimeInstalled = false;
           p.everSucceeded = true;
           p.eTag = newETag();
           this.syncCloud(c, [p]);

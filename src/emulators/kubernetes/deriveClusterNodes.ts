@@ -164,12 +164,13 @@ export interface DerivedRuntimeClass {
 /**
  * RuntimeClasses of `cluster`: AKS installs `kata-mshv-vm-isolation`
  * (resp. `kata-vm-isolation`) once a pool with that workload runtime is up
- * (has ever reached `Succeeded`); there is none otherwise.
+ * (has ever reached `Succeeded`) with its runtime installed; there is none
+ * otherwise.
  */
 export function deriveRuntimeClasses(cluster: SimulatedCluster, nowMs: number, firstSeen: Map<string, number>): DerivedRuntimeClass[] {
   const out: DerivedRuntimeClass[] = [];
   for (const [runtime, flavour] of Object.entries(SANDBOX_RUNTIMES)) {
-    const up = [...cluster.pools.values()].some((p) => p.workloadRuntime === runtime && p.everSucceeded);
+    const up = [...cluster.pools.values()].some((p) => p.workloadRuntime === runtime && p.everSucceeded && p.runtimeInstalled !== false);
     if (!up) continue;
     const key = `runtimeclass/${flavour.runtimeClass}`;
     let created = firstSeen.get(key);

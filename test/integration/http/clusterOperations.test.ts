@@ -124,7 +124,7 @@ describe("sandbox infrastructure through the REST API (preview flavour, simulate
     assert.equal(addPool.status, 202, await addPool.clone().text());
     const poolOp = await finished((await json<Op>(addPool)).id);
     assert.equal(poolOp.status, "Succeeded", JSON.stringify(poolOp));
-    assert.deepEqual(poolOp.steps.map((s) => s.name), ["CreateAgentPool", "WaitForRuntimeClass"]);
+    assert.deepEqual(poolOp.steps.map((s) => s.name), ["CreateAgentPool", "WaitForRuntimeClass", "PrepareEnableSandboxing", "EnableSandboxing", "ConfirmRuntimeClass"]);
     assert.deepEqual(poolOp.result, {
       name: "kata1", vmSize: "Standard_D4s_v5", nodeCount: 2, workloadRuntime: "KataMshvVmIsolation", osSku: "AzureLinux", provisioningState: "Succeeded",
       capacity: { vCpuPerNode: 4, memoryGiBPerNode: 16, defaultSandboxesPerNode: 4 },

@@ -131,6 +131,49 @@ describe("sandbox pool preflight through the REST API (preview flavour)", () => 
     assert.equal(azure.arm.state.resourceGroup(SUB, "rg-new"), undefined);
   });
 
+  test("a pool whose RuntimeClass does not appear gets the enable-sandboxing update, then Succeeded", async () => {
+    seedCluster(azure, SUB, "norc1", "1.33.5");
+    azure.cloud.runtimeClassNeedsClusterUpdate = true;
+    try {
+      const started = await call("PUT", `${pools(SUB, "norc1")}/kata`, operator, { vmSize: "Standard_D4s_v3", nodeCount: 1 });
+      assert.equal(started.status, 202, await started.clone().text());
+      const { id } = (await started.json()) as { id: string };
+      let op: { status: string; steps: { name: string; status: string }[] } | undefined;
+      for (let i = 0; i < 600; i++) {
+        op = (await (await call("GET", `/operations/${id}`, operator)).json()) as typeof op;
+        if (op && ["Succeeded", "Failed", "Canceled"].includes(op.status)) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal(op?.status, "Succeeded", JSON.stringify(op));
+      assert.deepEqual(op.steps.map((x) => `${x.name}:${x.status}`), [
+        "CreateAgentPool:Succeeded",
+        "WaitForRuntimeClass:Succeeded",
+        "PrepareEnableSandboxing:Succeeded",
+        "EnableSandboxing:Succeeded",
+        "ConfirmRuntimeClass:Succeeded",
+      ]);
+      const log = azure.arm.requestLog.entries().filter((e) => e.method === "PUT" && /norc1/.test(e.path)).map((e) => e.path.replace(/\?.*$/, "").split("/").slice(-2).join("/"));
+      assert.deepEqual(log, ["agentPools/kata", "managedClusters/norc1"], "the pool PUT, then the az aks update re-PUT of the cluster");
+    } finally {
+      azure.cloud.runtimeClassNeedsClusterUpdate = false;
+    }
+  });
+
+  test("when the RuntimeClass appears with the pool, the enable-sandboxing steps make no ARM call", async () => {
+    seedCluster(azure, SUB, "rc1", "1.33.5");
+    const started = await call("PUT", `${pools(SUB, "rc1")}/kata`, operator, { vmSize: "Standard_D4s_v3", nodeCount: 1 });
+    const { id } = (await started.json()) as { id: string };
+    let op: { status: string } | undefined;
+    for (let i = 0; i < 600; i++) {
+      op = (await (await call("GET", `/operations/${id}`, operator)).json()) as typeof op;
+      if (op && ["Succeeded", "Failed", "Canceled"].includes(op.status)) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(op?.status, "Succeeded");
+    const clusterPuts = azure.arm.requestLog.entries().filter((e) => e.method === "PUT" && /managedClusters\/rc1(\?|$)/.test(e.path));
+    assert.equal(clusterPuts.length, 0);
+  });
+
   test("a Pending feature (approval needed) ends RegisterSandboxFeature Failed with a message saying so", async () => {
     azure.arm.state.setFeatureState(OTHER_SUB, "Microsoft.ContainerService", "KataVMIsolationPreview", "Pending");
     const res = await call("PUT", `/subscriptions/${OTHER_SUB}/sandbox-feature`, admin);

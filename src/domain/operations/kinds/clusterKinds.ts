@@ -6,7 +6,7 @@ import type { SandboxArm } from "../../sandbox/sandboxArm.js";
 import type { SandboxFlavorNames } from "../../sandbox/sandboxFlavor.js";
 import type { ClusterRef } from "../armOperations.js";
 import type { OperationKindDefinition } from "../operationKinds.js";
-import { actionStep, lroStep, type StepContext } from "../steps.js";
+import { actionStep, lroStep, type StepContext, type StepDefinition } from "../steps.js";
 import { waitForRuntimeClassStep } from "./sandboxPoolRuntimeClassStep.js";
 
 /** Input of `CreateCluster` (stored in the row; no secrets). */
@@ -167,6 +167,86 @@ export function deleteClusterKind(deps: ClusterKindDependencies): OperationKindD
 }
 
 /**
+ * The `az aks update` PUT body: the managed cluster as ARM returns it,
+ * unchanged, plus one User pool with the flavour's workload runtime when no
+ * pool runs it and `addPool` is given. Reads the cluster (one ARM GET).
+ * @returns step data `{updateBody, addedPool?}`
+ */
+async function sandboxingUpdateBody(
+  deps: ClusterKindDependencies,
+  cluster: ClusterRef,
+  apiVersion: string,
+  context: StepContext,
+  addPool?: { name: string; vmSize: string; count: number },
+): Promise<Record<string, unknown>> {
+  context.countArmCall();
+  const found = await deps.arm.getCluster(cluster, apiVersion, context.call);
+  if (!found) throw new SandboxError("NotFound", `Cluster "${cluster.clusterName}" no longer exists.`);
+  const body: Record<string, unknown> = { ...found.resource };
+  const profiles = Array.isArray(body.agentPoolProfiles) ? [...(body.agentPoolProfiles as Record<string, unknown>[])] : [];
+  const hasSandboxPool = sandboxPoolsOf(found, deps.flavor).length > 0;
+  let added: string | undefined;
+  if (!hasSandboxPool && addPool) {
+    if (found.pools.some((p) => poolNameOf(p) === addPool.name)) {
+      throw new SandboxError("Conflict", `Pool "${addPool.name}" exists and does not run ${deps.flavor.workloadRuntime}; pick another poolName.`, { target: "poolName" });
+    }
+    profiles.push(sandboxPoolProfile(deps.flavor, addPool.name, addPool.vmSize, addPool.count, "User"));
+    added = addPool.name;
+  }
+  body.agentPoolProfiles = profiles;
+  return { updateBody: body, ...(added ? { addedPool: added } : {}) };
+}
+
+/** Runs `step` only when `needed`; otherwise the step is done at once (no ARM call). */
+function onlyWhen(step: StepDefinition, needed: (context: StepContext) => boolean): StepDefinition {
+  return {
+    ...step,
+    async advance(context) {
+      return needed(context) ? step.advance(context) : { type: "done" };
+    },
+  };
+}
+
+/**
+ * The steps `CreateSandboxPool` appends after the agent pool PUT: wait for
+ * the RuntimeClass; if it has not appeared after `giveUpAfterChecks` looks
+ * (about 8 minutes of service time by default), run the enable-sandboxing
+ * update (`az aks update`: the managed cluster re-PUT unchanged, which makes
+ * AKS reconcile the sandbox runtime) and wait again. When the class shows up
+ * in time, the update steps are done at once without an ARM call.
+ */
+export function runtimeClassOrEnableSandboxingSteps(deps: ClusterKindDependencies, giveUpAfterChecks = 12): StepDefinition[] {
+  const needed = (context: StepContext): boolean => context.data.runtimeClassMissing === true;
+  const cluster = (context: StepContext): { cluster: ClusterRef; apiVersion: string } => {
+    const i = context.input as { pool: ClusterRef; apiVersion: string };
+    return { cluster: { subscriptionId: i.pool.subscriptionId, resourceGroup: i.pool.resourceGroup, clusterName: i.pool.clusterName }, apiVersion: i.apiVersion };
+  };
+  return [
+    waitForRuntimeClassStep({ kubernetes: deps.kubernetes, runtimeClassName: deps.flavor.runtimeClassName }, "WaitForRuntimeClass", { giveUpAfterChecks }),
+    onlyWhen(
+      actionStep("PrepareEnableSandboxing", async (context) => {
+        const c = cluster(context);
+        return { data: await sandboxingUpdateBody(deps, c.cluster, c.apiVersion, context) };
+      }),
+      needed,
+    ),
+    onlyWhen(
+      lroStep({
+        name: "EnableSandboxing",
+        typicalSeconds: 240,
+        request: (context) => {
+          const c = cluster(context);
+          return { kind: "managedClusterPut", cluster: c.cluster, body: context.data.updateBody as Record<string, unknown>, apiVersion: c.apiVersion };
+        },
+        onSucceeded: () => ({ data: { updateBody: null } }),
+      }),
+      needed,
+    ),
+    onlyWhen(waitForRuntimeClassStep({ kubernetes: deps.kubernetes, runtimeClassName: deps.flavor.runtimeClassName }, "ConfirmRuntimeClass"), needed),
+  ];
+}
+
+/**
  * `EnableSandboxing` — the `az aks update` step. At the ARM level:
  * 1. `PrepareUpdate` reads the managed cluster and builds the PUT body from
  *    it unchanged (as `az aks update` does: GET, then PUT of the same model),
@@ -186,22 +266,7 @@ export function enableSandboxingKind(deps: ClusterKindDependencies): OperationKi
     steps: [
       actionStep("PrepareUpdate", async (context) => {
         const i = inputOf(context);
-        context.countArmCall();
-        const found = await deps.arm.getCluster(i.cluster, i.apiVersion, context.call);
-        if (!found) throw new SandboxError("NotFound", `Cluster "${i.cluster.clusterName}" no longer exists.`);
-        const body: Record<string, unknown> = { ...found.resource };
-        const profiles = Array.isArray(body.agentPoolProfiles) ? [...(body.agentPoolProfiles as Record<string, unknown>[])] : [];
-        const hasSandboxPool = sandboxPoolsOf(found, deps.flavor).length > 0;
-        let added: string | undefined;
-        if (!hasSandboxPool && i.addPool) {
-          if (found.pools.some((p) => poolNameOf(p) === i.addPool!.name)) {
-            throw new SandboxError("Conflict", `Pool "${i.addPool.name}" exists and does not run ${deps.flavor.workloadRuntime}; pick another poolName.`, { target: "poolName" });
-          }
-          profiles.push(sandboxPoolProfile(deps.flavor, i.addPool.name, i.addPool.vmSize, i.addPool.count, "User"));
-          added = i.addPool.name;
-        }
-        body.agentPoolProfiles = profiles;
-        return { data: { updateBody: body, ...(added ? { addedPool: added } : {}) } };
+        return { data: await sandboxingUpdateBody(deps, i.cluster, i.apiVersion, context, i.addPool) };
       }),
       lroStep({
         name: "UpdateManagedCluster",
