@@ -294,6 +294,9 @@ export async function startKubernetesEmulator(options: KubernetesEmulatorOptions
     };
     openStreams.add(end);
     res.writeHead(200, { "Content-Type": "text/plain", "Transfer-Encoding": "chunked" });
+    // Streams answer at once, as the API server does: a client's request
+    // timeout covers the headers, and a quiet stream must not trip it.
+    res.flushHeaders();
     stop = rt.followLog(
       namespace,
       name,
@@ -322,6 +325,7 @@ export async function startKubernetesEmulator(options: KubernetesEmulatorOptions
     const list = () => lister().filter((o) => labels(o.metadata.labels) && fields(o));
     const since = Number(q.get("resourceVersion") ?? "0") || 0;
     res.writeHead(200, { "Content-Type": "application/json", "Transfer-Encoding": "chunked" });
+    res.flushHeaders();
     const send = (type: string, object: KubeObject) => res.write(`${JSON.stringify({ type, object })}\n`);
     const known = new Map<string, string>();
     let lastRv = since;
