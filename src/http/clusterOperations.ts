@@ -2,7 +2,6 @@ import { services } from "../composition.js";
 import type { ClusterRef } from "../domain/operations/armOperations.js";
 import { sandboxClusterBody, type CreateClusterInput, type DeleteClusterInput, type EnableSandboxingInput } from "../domain/operations/kinds/clusterKinds.js";
 import { authorizeClusterAccess, clusterNotFound } from "../domain/policy/authorization.js";
-import { clusterSerialKey } from "../domain/sandbox/clusterSerialKey.js";
 import { clusterPath, clusterView, poolNameOf, sandboxPoolsOf, type ClusterView } from "../domain/sandbox/clusterView.js";
 import { poolCapacity } from "../domain/sandbox/poolCapacity.js";
 import { compareVersions, preflightError } from "../domain/sandbox/poolPreflight.js";
@@ -10,7 +9,7 @@ import type { ManagedClusterState } from "../domain/sandbox/sandboxArm.js";
 import { sandboxFlavor } from "../domain/sandbox/sandboxFlavor.js";
 import { SandboxError } from "../domain/sandboxError.js";
 import type { OperationHandler } from "./httpOperation.js";
-import { acceptedOperation } from "./operationOperations.js";
+import { submitClusterOperation } from "./operationOperations.js";
 import { capacitiesFor } from "./sandboxPoolOperations.js";
 
 /** Default VM size of a new cluster's sandbox pool (the AKS Pod Sandboxing docs' example). */
@@ -118,17 +117,7 @@ export const createCluster: OperationHandler<CreateClusterBody> = async ({ param
     apiVersion: flavor.containerServiceApiVersion,
     ...(sku ? { capacities: { [vmSize.toLowerCase()]: poolCapacity(sku.vCpus, sku.memoryGiB) } } : {}),
   };
-  const op = await s.operations.submit({
-    kind: "CreateCluster",
-    target: clusterPath(cluster),
-    subscriptionId: cluster.subscriptionId,
-    serialKey: clusterSerialKey(cluster),
-    input: input as unknown as Record<string, unknown>,
-    createdBy: principal.id,
-    team: principal.team,
-    correlationId: requestId,
-  });
-  return acceptedOperation(op);
+  return submitClusterOperation("CreateCluster", cluster, clusterPath(cluster), input, { principal, requestId });
 };
 
 /**
@@ -155,17 +144,7 @@ export const deleteCluster: OperationHandler = async ({ params, principal, reque
   const state = await s.sandboxArm.getCluster(cluster, flavor.containerServiceApiVersion, { correlationId: requestId });
   if (!state) return { status: 204 };
   const input: DeleteClusterInput = { cluster, apiVersion: flavor.containerServiceApiVersion };
-  const op = await s.operations.submit({
-    kind: "DeleteCluster",
-    target: clusterPath(cluster),
-    subscriptionId: cluster.subscriptionId,
-    serialKey: clusterSerialKey(cluster),
-    input: input as unknown as Record<string, unknown>,
-    createdBy: principal.id,
-    team: principal.team,
-    correlationId: requestId,
-  });
-  return acceptedOperation(op);
+  return submitClusterOperation("DeleteCluster", cluster, clusterPath(cluster), input, { principal, requestId });
 };
 
 /**
@@ -209,15 +188,5 @@ export const enableSandboxing: OperationHandler<EnableSandboxingBody | undefined
     throw new SandboxError("KubernetesVersionTooOld", `Cluster "${cluster.clusterName}" runs Kubernetes ${state.kubernetesVersion}; Pod Sandboxing needs ${s.configuration.minKubernetesVersion} or later. Upgrade the cluster (az aks upgrade) first.`, { target: "kubernetesVersion" });
   }
   const input: EnableSandboxingInput = { cluster, apiVersion: flavor.containerServiceApiVersion, ...(addPool ? { addPool } : {}), ...(capacities ? { capacities } : {}) };
-  const op = await s.operations.submit({
-    kind: "EnableSandboxing",
-    target: `${clusterPath(cluster)}/enable-sandboxing`,
-    subscriptionId: cluster.subscriptionId,
-    serialKey: clusterSerialKey(cluster),
-    input: input as unknown as Record<string, unknown>,
-    createdBy: principal.id,
-    team: principal.team,
-    correlationId: requestId,
-  });
-  return acceptedOperation(op);
+  return submitClusterOperation("EnableSandboxing", cluster, `${clusterPath(cluster)}/enable-sandboxing`, input, { principal, requestId });
 };

@@ -1,6 +1,9 @@
 import { services } from "../composition.js";
 import { isTerminal, toOperationView, type OperationKindName, type OperationRecord, type OperationStatus } from "../domain/operations/operation.js";
 import { authorizeOwnedResource, resourceNotFound, teamFilter } from "../domain/policy/authorization.js";
+import type { ClusterRef } from "../domain/operations/armOperations.js";
+import type { Principal } from "../domain/identity/principal.js";
+import { clusterSerialKey } from "../domain/sandbox/clusterSerialKey.js";
 import type { OperationHandler, OperationResult } from "./httpOperation.js";
 
 /** `Operation-Location` of an operation (API.md: a path under /api/v1). */
@@ -19,6 +22,31 @@ export function acceptedOperation(op: OperationRecord): OperationResult {
     headers: { "operation-location": operationLocation(op.id), "retry-after": String(services().operations.retryAfterSeconds(op)) },
     body: toOperationView(op),
   };
+}
+
+/**
+ * Submits an operation on a cluster — queued behind our other operations on
+ * that cluster (its serial key) — on behalf of the caller, and answers 202 as
+ * {@link acceptedOperation} does.
+ */
+export async function submitClusterOperation(
+  kind: OperationKindName,
+  cluster: ClusterRef,
+  target: string,
+  input: object,
+  caller: { principal: Principal; requestId: string },
+): Promise<OperationResult> {
+  const op = await services().operations.submit({
+    kind,
+    target,
+    subscriptionId: cluster.subscriptionId,
+    serialKey: clusterSerialKey(cluster),
+    input: input as Record<string, unknown>,
+    createdBy: caller.principal.id,
+    team: caller.principal.team,
+    correlationId: caller.requestId,
+  });
+  return acceptedOperation(op);
 }
 
 function visibleOperation(op: OperationRecord | undefined, id: string, principal: Parameters<typeof authorizeOwnedResource>[0]): OperationRecord {

@@ -2,7 +2,6 @@ import { services } from "../composition.js";
 import type { AgentPoolRef, AgentPoolSpec, ClusterRef } from "../domain/operations/armOperations.js";
 import { poolMatches, type SandboxPoolBody } from "../domain/operations/kinds/sandboxPoolKinds.js";
 import { authorizeClusterAccess, clusterNotFound, resourceNotFound } from "../domain/policy/authorization.js";
-import { clusterSerialKey } from "../domain/sandbox/clusterSerialKey.js";
 import { poolNameOf, poolWithCapacity, sandboxPoolsOf, type SandboxPoolWithCapacity } from "../domain/sandbox/clusterView.js";
 import { poolCapacity, type PoolCapacity } from "../domain/sandbox/poolCapacity.js";
 import { preflightError } from "../domain/sandbox/poolPreflight.js";
@@ -10,9 +9,8 @@ import type { ManagedClusterState } from "../domain/sandbox/sandboxArm.js";
 import { sandboxFlavor } from "../domain/sandbox/sandboxFlavor.js";
 import { SandboxError } from "../domain/sandboxError.js";
 import type { OperationHandler } from "./httpOperation.js";
-import { acceptedOperation } from "./operationOperations.js";
+import { submitClusterOperation } from "./operationOperations.js";
 
-export { clusterSerialKey };
 
 function clusterOf(params: Readonly<Record<string, string>>): ClusterRef {
   return { subscriptionId: params.subscriptionId ?? "", resourceGroup: params.resourceGroup ?? "", clusterName: params.clusterName ?? "" };
@@ -93,17 +91,7 @@ export const putSandboxPool: OperationHandler<SandboxPoolBody> = async ({ params
   if (current && current.provisioningState === "Succeeded" && poolMatches(current, spec)) {
     return { status: 200, body: poolWithCapacity(pool.poolName, current, capacity) };
   }
-  const op = await s.operations.submit({
-    kind: "CreateSandboxPool",
-    target: sandboxPoolTarget(pool),
-    subscriptionId: pool.subscriptionId,
-    serialKey: clusterSerialKey(pool),
-    input: { pool, spec, apiVersion: flavor.containerServiceApiVersion, ...(capacity ? { capacity } : {}) },
-    createdBy: principal.id,
-    team: principal.team,
-    correlationId: requestId,
-  });
-  return acceptedOperation(op);
+  return submitClusterOperation("CreateSandboxPool", pool, sandboxPoolTarget(pool), { pool, spec, apiVersion: flavor.containerServiceApiVersion, ...(capacity ? { capacity } : {}) }, { principal, requestId });
 };
 
 /** `getSandboxPool`: the pool view with capacity. 404 when the cluster or the pool is missing, or the pool does not run the sandbox runtime. */
@@ -145,15 +133,5 @@ export const deleteSandboxPool: OperationHandler = async ({ params, principal, r
   const current = await s.arm.getAgentPool(pool, flavor.containerServiceApiVersion, { correlationId: requestId });
   if (!current) return { status: 204 };
   if (current.workloadRuntime !== flavor.workloadRuntime) throw resourceNotFound("sandbox pool", pool.poolName);
-  const op = await s.operations.submit({
-    kind: "DeleteSandboxPool",
-    target: sandboxPoolTarget(pool),
-    subscriptionId: pool.subscriptionId,
-    serialKey: clusterSerialKey(pool),
-    input: { pool, apiVersion: flavor.containerServiceApiVersion },
-    createdBy: principal.id,
-    team: principal.team,
-    correlationId: requestId,
-  });
-  return acceptedOperation(op);
+  return submitClusterOperation("DeleteSandboxPool", pool, sandboxPoolTarget(pool), { pool, apiVersion: flavor.containerServiceApiVersion }, { principal, requestId });
 };
