@@ -13,6 +13,8 @@ export interface AppHost {
   readonly ready: Record<string, string>;
   /** Everything the process printed so far (stdout + stderr). */
   output(): string;
+  /** `fetch` against the API (path relative to `/api/v1`) with a bearer token and an optional JSON body. */
+  call(method: string, path: string, token: string, body?: unknown): Promise<Response>;
   /** Mints a token the host accepts (local issuer in the host's data dir). */
   token(options?: MintTokenOptions): Promise<string>;
   readonly dataDir: string;
@@ -74,6 +76,13 @@ export async function startAppHost(options: AppHostOptions = {}): Promise<AppHos
     output: () => output,
     dataDir,
     child,
+    call(method: string, path: string, token: string, body?: unknown): Promise<Response> {
+      return fetch(`${ready.api!}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    },
     async token(tokenOptions: MintTokenOptions = {}): Promise<string> {
       issuer ??= await LocalTokenIssuer.open(dataDir);
       return issuer.mint(tokenOptions);

@@ -47,12 +47,7 @@ describe("sandbox infrastructure through the REST API (preview flavour, simulate
     await azure?.close();
   });
 
-  const call = (method: string, path: string, token: string, body?: unknown) =>
-    fetch(`${host.api}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
+  const call = (method: string, path: string, token: string, body?: unknown) => host.call(method, path, token, body);
   const json = async <T>(res: Response): Promise<T> => (await res.json()) as T;
   const cluster = (name: string) => `/subscriptions/${SUB}/resourceGroups/${RG}/clusters/${name}`;
 
@@ -198,12 +193,7 @@ describe("GA flavour (SANDBOX_FLAVOR=ga): no feature registration, KataVmIsolati
     await azure?.close();
   });
 
-  const call = (method: string, path: string, token: string, body?: unknown) =>
-    fetch(`${host.api}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
+  const call = (method: string, path: string, token: string, body?: unknown) => host.call(method, path, token, body);
 
   test("feature: 200 ready without touching Microsoft.Features; cluster and pool use the GA names", async () => {
     const put = await call("PUT", `/subscriptions/${SUB}/sandbox-feature`, admin);

@@ -56,12 +56,7 @@ describe("sandbox pool preflight through the REST API (preview flavour)", () => 
     await azure?.close();
   });
 
-  const call = (method: string, path: string, token: string, body?: unknown) =>
-    fetch(`${host.api}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
+  const call = (method: string, path: string, token: string, body?: unknown) => host.call(method, path, token, body);
   const pools = (sub: string, cluster: string) => `/subscriptions/${sub}/resourceGroups/${RG}/clusters/${cluster}/sandbox-pools`;
   const writes = (): number => azure.arm.requestLog.entries().filter((e) => e.method === "PUT" || e.method === "DELETE" || e.method === "PATCH" || (e.method === "POST" && /\/(register|abort)$/i.test(e.path))).length;
 
