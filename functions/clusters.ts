@@ -1,9 +1,13 @@
-// Thin registrations only: the name is the OpenAPI operationId.
+// Thin registrations only: the name is the OpenAPI operationId; the handlers get the composition root's services.
 import { app } from "@azure/functions";
-import { httpTrigger } from "../src/http/httpOperation.js";
-import { createCluster, deleteCluster, enableSandboxing, getCluster } from "../src/http/clusterOperations.js";
+import { services } from "../src/composition.js";
+import { httpTriggers } from "../src/http/httpOperation.js";
+import { clusterHandlers } from "../src/http/clusterHandlers.js";
 
-app.http("createCluster", httpTrigger("createCluster", createCluster));
-app.http("getCluster", httpTrigger("getCluster", getCluster));
-app.http("deleteCluster", httpTrigger("deleteCluster", deleteCluster));
-app.http("enableSandboxing", httpTrigger("enableSandboxing", enableSandboxing));
+const httpTrigger = httpTriggers(services);
+const handlers = clusterHandlers(services);
+
+app.http("createCluster", httpTrigger("createCluster", handlers.createCluster));
+app.http("getCluster", httpTrigger("getCluster", handlers.getCluster));
+app.http("deleteCluster", httpTrigger("deleteCluster", handlers.deleteCluster));
+app.http("enableSandboxing", httpTrigger("enableSandboxing", handlers.enableSandboxing));

@@ -1,6 +1,10 @@
-// Thin registrations only: HTTP names are OpenAPI operationIds.
+// Thin registrations only: HTTP names are OpenAPI operationIds; the handlers get the composition root's services.
 import { app } from "@azure/functions";
-import { httpTrigger } from "../src/http/httpOperation.js";
-import { startIsolationCheck } from "../src/http/isolationCheckOperations.js";
+import { services } from "../src/composition.js";
+import { httpTriggers } from "../src/http/httpOperation.js";
+import { isolationCheckHandlers } from "../src/http/isolationCheckHandlers.js";
 
-app.http("startIsolationCheck", httpTrigger("startIsolationCheck", startIsolationCheck));
+const httpTrigger = httpTriggers(services);
+const handlers = isolationCheckHandlers(services);
+
+app.http("startIsolationCheck", httpTrigger("startIsolationCheck", handlers.startIsolationCheck));

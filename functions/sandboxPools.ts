@@ -1,9 +1,13 @@
-// Thin registrations only: the name is the OpenAPI operationId.
+// Thin registrations only: the name is the OpenAPI operationId; the handlers get the composition root's services.
 import { app } from "@azure/functions";
-import { httpTrigger } from "../src/http/httpOperation.js";
-import { deleteSandboxPool, getSandboxPool, listSandboxPools, putSandboxPool } from "../src/http/sandboxPoolOperations.js";
+import { services } from "../src/composition.js";
+import { httpTriggers } from "../src/http/httpOperation.js";
+import { sandboxPoolHandlers } from "../src/http/sandboxPoolHandlers.js";
 
-app.http("putSandboxPool", httpTrigger("putSandboxPool", putSandboxPool));
-app.http("getSandboxPool", httpTrigger("getSandboxPool", getSandboxPool));
-app.http("deleteSandboxPool", httpTrigger("deleteSandboxPool", deleteSandboxPool));
-app.http("listSandboxPools", httpTrigger("listSandboxPools", listSandboxPools));
+const httpTrigger = httpTriggers(services);
+const handlers = sandboxPoolHandlers(services);
+
+app.http("putSandboxPool", httpTrigger("putSandboxPool", handlers.putSandboxPool));
+app.http("getSandboxPool", httpTrigger("getSandboxPool", handlers.getSandboxPool));
+app.http("deleteSandboxPool", httpTrigger("deleteSandboxPool", handlers.deleteSandboxPool));
+app.http("listSandboxPools", httpTrigger("listSandboxPools", handlers.listSandboxPools));

@@ -1,11 +1,17 @@
 // Thin registrations only: the name is the OpenAPI operationId; route,
-// method and auth come from the document through httpTrigger.
+// method and auth come from the document through httpTrigger; the handlers
+// get the composition root's services.
 import { app } from "@azure/functions";
-import { httpTrigger } from "../src/http/httpOperation.js";
-import { getApiDocs, getOpenApiDocument, healthz, readyz, whoami } from "../src/http/serviceOperations.js";
+import { configurationProblems, services } from "../src/composition.js";
+import { httpTriggers } from "../src/http/httpOperation.js";
+import { serviceHandlers } from "../src/http/serviceHandlers.js";
 
-app.http("healthz", httpTrigger("healthz", healthz));
-app.http("readyz", httpTrigger("readyz", readyz));
-app.http("getOpenApiDocument", httpTrigger("getOpenApiDocument", getOpenApiDocument));
-app.http("getApiDocs", httpTrigger("getApiDocs", getApiDocs));
-app.http("whoami", httpTrigger("whoami", whoami));
+const httpTrigger = httpTriggers(services);
+const handlers = serviceHandlers({ services, configurationProblems });
+
+app.http("healthz", httpTrigger("healthz", handlers.healthz));
+app.http("readyz", httpTrigger("readyz", handlers.readyz));
+app.http("getOpenApiDocument", httpTrigger("getOpenApiDocument", handlers.getOpenApiDocument));
+app.http("getApiDocs", httpTrigger("getApiDocs", handlers.getApiDocs));
+app.http("getApiDocsAsset", httpTrigger("getApiDocsAsset", handlers.getApiDocsAsset));
+app.http("whoami", httpTrigger("whoami", handlers.whoami));

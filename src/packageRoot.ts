@@ -14,7 +14,8 @@ export function packageRoot(): string {
   for (;;) {
     if (existsSync(join(dir, "package.json")) && existsSync(join(dir, "openapi"))) return (cached = dir);
     const parent = dirname(dir);
-    if (parent === dir) throw new Error("package root (package.json + openapi/) not found above " + fileURLToPath(import.meta.url));
+    if (parent === dir)
+      throw new Error("package root (package.json + openapi/) not found above " + fileURLToPath(import.meta.url));
     dir = parent;
   }
 }

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { isAbsolute, join } from "node:path";
 import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
 import { buildPolicy, type PolicyDocument, type SandboxPolicy } from "../domain/policy/policy.js";
 import { packageRoot } from "../packageRoot.js";
@@ -20,10 +20,14 @@ function compiledSchema(): ValidateFunction {
 
 function describe(error: ErrorObject): string {
   const where = error.instancePath === "" ? "/" : error.instancePath;
-  if (error.keyword === "additionalProperties") return `${where}: unknown field "${String((error.params as { additionalProperty: string }).additionalProperty)}"`;
-  if (error.keyword === "required") return `${where}: "${String((error.params as { missingProperty: string }).missingProperty)}" is required`;
-  if (error.keyword === "const") return `${where}: must be ${JSON.stringify((error.params as { allowedValue: unknown }).allowedValue)}`;
-  if (error.keyword === "propertyNames") return `${where}: property name "${String((error.params as { propertyName: string }).propertyName)}" is invalid`;
+  if (error.keyword === "additionalProperties")
+    return `${where}: unknown field "${String((error.params as { additionalProperty: string }).additionalProperty)}"`;
+  if (error.keyword === "required")
+    return `${where}: "${String((error.params as { missingProperty: string }).missingProperty)}" is required`;
+  if (error.keyword === "const")
+    return `${where}: must be ${JSON.stringify((error.params as { allowedValue: unknown }).allowedValue)}`;
+  if (error.keyword === "propertyNames")
+    return `${where}: property name "${String((error.params as { propertyName: string }).propertyName)}" is invalid`;
   return `${where}: ${error.message ?? "is invalid"}`;
 }
 
@@ -32,7 +36,9 @@ function describe(error: ErrorObject): string {
  * schema cannot express. Never throws.
  * @returns the policy, or every problem found (each prefixed with its JSON pointer).
  */
-export function parsePolicy(document: unknown): { policy: SandboxPolicy; problems: [] } | { policy: undefined; problems: string[] } {
+export function parsePolicy(
+  document: unknown,
+): { policy: SandboxPolicy; problems: [] } | { policy: undefined; problems: string[] } {
   const validate = compiledSchema();
   if (!validate(document)) {
     const problems = (validate.errors ?? [])
@@ -50,12 +56,18 @@ export function parsePolicy(document: unknown): { policy: SandboxPolicy; problem
  * @returns the policy, or every problem found, each naming the file's JSON
  * pointer; the file's content is never echoed beyond field names.
  */
-export function loadPolicyFile(path: string): { policy: SandboxPolicy; problems: [] } | { policy: undefined; problems: string[] } {
+export function loadPolicyFile(
+  path: string,
+): { policy: SandboxPolicy; problems: [] } | { policy: undefined; problems: string[] } {
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    // Relative paths name a file of the package (as deployed: the zip's root), not of the working directory.
+    text = readFileSync(isAbsolute(path) ? path : join(packageRoot(), path), "utf8");
   } catch (error) {
-    return { policy: undefined, problems: [`cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? "error"})`] };
+    return {
+      policy: undefined,
+      problems: [`cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? "error"})`],
+    };
   }
   let document: unknown;
   try {

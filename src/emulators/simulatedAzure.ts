@@ -5,6 +5,7 @@ import type { ArmEmulatorSettings } from "./arm/armEmulatorSettings.js";
 import { SimulatedClock } from "./simulatedClock.js";
 import { SimulatedCloud } from "./simulatedCloud.js";
 import { loadOrCreateTlsMaterial, type TlsMaterial } from "./tlsMaterial.js";
+import { captureSnapshot, readSnapshot, restoreSnapshot, SnapshotWriter } from "./simulatedAzureState.js";
 
 /** Options of {@link startSimulatedAzure}. */
 export interface SimulatedAzureOptions {
@@ -22,6 +23,12 @@ export interface SimulatedAzureOptions {
   cloud?: SimulatedCloud;
   /** ARM emulator settings overrides. */
   armSettings?: Partial<ArmEmulatorSettings>;
+  /**
+   * Keep state in `<dataDir>/simulated-azure/state.json` (see simulatedAzureState.ts):
+   * restore it at start (clock, ports unless given, clusters, features, Kubernetes
+   * objects) and save it every second and at close. Default false (tests start empty).
+   */
+  persist?: boolean;
 }
 
 /** A running simulated Azure: ARM emulator (+ Kubernetes emulator once it exists) over one SimulatedCloud. */
@@ -47,20 +54,38 @@ export interface SimulatedAzure {
  * 127.0.0.1.
  */
 export async function startSimulatedAzure(options: SimulatedAzureOptions = {}): Promise<SimulatedAzure> {
-  const tls = options.tls ?? (await loadOrCreateTlsMaterial(join(options.dataDir ?? ".data", "tls")));
-  const cloud = options.cloud ?? new SimulatedCloud(new SimulatedClock(options.timeScale ?? 1));
+  const dataDir = options.dataDir ?? ".data";
+  const tls = options.tls ?? (await loadOrCreateTlsMaterial(join(dataDir, "tls")));
+  const saved = options.persist ? readSnapshot(dataDir) : undefined;
+  const cloud = options.cloud ?? new SimulatedCloud(new SimulatedClock(options.timeScale ?? 1, saved?.simNowMs));
   cloud.caCertPem = tls.certPem;
   const closers: (() => Promise<void>)[] = [];
   let kubernetesUrl: string | undefined;
 
   // KUBERNETES EMULATOR HOOK: started before the ARM emulator, so that
   // kubeconfigs from listClusterUserCredential name its URL.
-  const kubernetes = await startKubernetesEmulator({ cloud, tls, port: options.kubernetesPort ?? 0 });
+  const kubernetesPort = options.kubernetesPort || saved?.ports.kubernetes || 0;
+  const kubernetes = await startKubernetesEmulator({ cloud, tls, port: kubernetesPort });
   cloud.kubernetesBaseUrl = kubernetesUrl = kubernetes.url;
   closers.push(() => kubernetes.close());
 
-  const arm = await startArmEmulator({ cloud, tls, port: options.armPort ?? 0, ...(options.armSettings ? { settings: options.armSettings } : {}) });
+  const armPort = options.armPort || saved?.ports.arm || 0;
+  const arm = await startArmEmulator({
+    cloud,
+    tls,
+    port: armPort,
+    ...(options.armSettings ? { settings: options.armSettings } : {}),
+  });
   closers.push(() => arm.close());
+
+  if (options.persist) {
+    if (saved) restoreSnapshot(saved, arm.state, cloud, kubernetes);
+    const ports = { arm: arm.port, kubernetes: kubernetes.port };
+    const writer = new SnapshotWriter(dataDir, () => captureSnapshot(arm.state, cloud, kubernetes, ports));
+    writer.save();
+    // Saved before the emulators stop (closers run in reverse order of this list's use: all at once).
+    closers.unshift(() => Promise.resolve(writer.stop()));
+  }
 
   let closing: Promise<void> | undefined;
   const result: SimulatedAzure = {
@@ -71,7 +96,11 @@ export async function startSimulatedAzure(options: SimulatedAzureOptions = {}): 
     arm,
     kubernetes,
     close() {
-      closing ??= Promise.all(closers.map((c) => c())).then(() => undefined);
+      closing ??= (async () => {
+        // The snapshot writer (first, when persisting) saves before anything stops.
+        if (options.persist) await closers[0]!();
+        await Promise.all(closers.slice(options.persist ? 1 : 0).map((c) => c()));
+      })();
       return closing;
     },
   };

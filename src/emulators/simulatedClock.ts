@@ -15,13 +15,18 @@ export class SimulatedClock {
 
   /**
    * @param scale wall seconds per simulated second, in (0, 1]; 1 = real time.
+   * @param simNowMs simulated time to start from (a restored state's clock); default and minimum: wall time.
    */
-  constructor(readonly scale: number = 1) {
+  constructor(
+    readonly scale: number = 1,
+    simNowMs?: number,
+  ) {
     if (!(scale > 0 && scale <= 1)) {
       throw new RangeError(`SIM_TIME_SCALE must be a number in (0, 1], got ${scale}`);
     }
     this.#wallStart = Date.now();
-    this.#simStart = this.#wallStart;
+    // A restored clock never runs backwards: stored LRO times are simulated ms.
+    this.#simStart = Math.max(this.#wallStart, simNowMs ?? 0);
   }
 
   /** Current simulated time in epoch milliseconds. */
@@ -52,7 +57,7 @@ export class SimulatedClock {
 }
 
 /** Reads `SIM_TIME_SCALE` (default 1 = real time). */
-export function simulatedClockFromEnv(env: NodeJS.ProcessEnv = process.env): SimulatedClock {
+export function simulatedClockFromEnv(env: NodeJS.ProcessEnv = process.env, simNowMs?: number): SimulatedClock {
   const raw = env.SIM_TIME_SCALE;
-  return new SimulatedClock(raw === undefined || raw === "" ? 1 : Number(raw));
+  return new SimulatedClock(raw === undefined || raw === "" ? 1 : Number(raw), simNowMs);
 }

@@ -46,6 +46,11 @@ export interface SimulatedCluster {
   location: string;
   kubernetesVersion: string;
   provisioningState: string;
+  /**
+   * The network policy engine (`networkProfile.networkPolicy` of the ARM
+   * cluster: `none`, `azure`, `calico`, `cilium`); absent = `none`.
+   */
+  networkPolicy?: string;
   /** Bearer token the cluster's API server accepts. A secret: never log it. */
   bearerToken: string;
   pools: Map<string, SimulatedNodePool>;
@@ -82,7 +87,10 @@ export class SimulatedCloud extends EventEmitter<{ change: [SimulatedCloudEvent]
   }
 
   /** Creates or replaces a cluster record and emits `clusterUpserted`. */
-  upsertCluster(cluster: Omit<SimulatedCluster, "key" | "bearerToken" | "pools"> & Partial<Pick<SimulatedCluster, "bearerToken" | "pools">>): SimulatedCluster {
+  upsertCluster(
+    cluster: Omit<SimulatedCluster, "key" | "bearerToken" | "pools"> &
+      Partial<Pick<SimulatedCluster, "bearerToken" | "pools">>,
+  ): SimulatedCluster {
     const key = SimulatedCloud.clusterKey(cluster.subscriptionId, cluster.resourceGroup, cluster.name);
     const existing = this.clusters.get(key);
     const record: SimulatedCluster = {

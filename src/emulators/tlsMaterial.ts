@@ -40,7 +40,13 @@ export async function loadOrCreateTlsMaterial(dir: string): Promise<TlsMaterial>
       { name: "basicConstraints", cA: true, critical: true },
       { name: "keyUsage", digitalSignature: true, keyEncipherment: true, keyCertSign: true, critical: true },
       { name: "extKeyUsage", serverAuth: true },
-      { name: "subjectAltName", altNames: [{ type: 7, ip: "127.0.0.1" }, { type: 2, value: "localhost" }] },
+      {
+        name: "subjectAltName",
+        altNames: [
+          { type: 7, ip: "127.0.0.1" },
+          { type: 2, value: "localhost" },
+        ],
+      },
     ],
   });
   await writeFile(keyPath, pems.private, { mode: 0o600 });

@@ -60,7 +60,14 @@ export function openApiOperations(): ReadonlyMap<string, OperationEntry> {
       const own = (operation.parameters ?? []).map((p) => resolveRef<OpenAPIV3_1.ParameterObject>(doc, p));
       const merged = [...pathParams.filter((p) => !own.some((o) => o.name === p.name && o.in === p.in)), ...own];
       const security = operation.security ?? doc.security ?? [];
-      map.set(id, { operationId: id, method, path, operation, parameters: merged, requiresAuthentication: security.length > 0 });
+      map.set(id, {
+        operationId: id,
+        method,
+        path,
+        operation,
+        parameters: merged,
+        requiresAuthentication: security.length > 0,
+      });
     }
   }
   operationsCache = map;

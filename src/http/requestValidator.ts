@@ -1,5 +1,4 @@
-import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
-import addFormats from "ajv-formats";
+import type { Ajv2020, ErrorObject, ValidateFunction } from "ajv/dist/2020.js";
 import type { OpenAPIV3_1 } from "openapi-types";
 import { SandboxError, type ErrorDetail } from "../domain/sandboxError.js";
 import { openApiDocument, openApiOperation, type OperationEntry } from "./openApiDocument.js";
@@ -25,9 +24,30 @@ function rewriteRefs(node: unknown): unknown {
   return node;
 }
 
+interface AjvModules {
+  Ajv2020: typeof Ajv2020;
+  addFormats: (ajv: Ajv2020) => void;
+}
+
+let ajvModules: AjvModules | undefined;
+let ajvLoading: Promise<void> | undefined;
+
+/**
+ * Loads Ajv (about a quarter of a cold start's imports) on first use rather
+ * than at import time, so registering the functions stays cheap. Call (and
+ * await) before {@link validateRequest}; idempotent.
+ */
+export function loadRequestValidation(): Promise<void> {
+  ajvLoading ??= Promise.all([import("ajv/dist/2020.js"), import("ajv-formats")]).then(([ajv, formats]) => {
+    ajvModules = { Ajv2020: ajv.Ajv2020, addFormats: formats.default as unknown as (a: Ajv2020) => void };
+  });
+  return ajvLoading;
+}
+
 function createAjv(coerceTypes: boolean): Ajv2020 {
-  const ajv = new Ajv2020({ allErrors: true, strict: false, coerceTypes, useDefaults: coerceTypes });
-  (addFormats as unknown as (a: Ajv2020) => void)(ajv);
+  if (!ajvModules) throw new Error("loadRequestValidation() must be awaited before validating requests");
+  const ajv = new ajvModules.Ajv2020({ allErrors: true, strict: false, coerceTypes, useDefaults: coerceTypes });
+  ajvModules.addFormats(ajv);
   for (const [name, schema] of Object.entries(openApiDocument().components?.schemas ?? {})) {
     ajv.addSchema({ ...(rewriteRefs(schema) as object), $id: SCHEMA_PREFIX + name });
   }
@@ -124,13 +144,14 @@ function toDetails(where: string, errors: readonly ErrorObject[] | null | undefi
       target = `${target}.${missing}`;
       message = `"${missing}" is required`;
     } else if (e.keyword === "enum") {
-      message = `must be one of ${((e.params as { allowedValues: unknown[] }).allowedValues).map((v) => JSON.stringify(v)).join(", ")}`;
+      message = `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(", ")}`;
     } else {
       message = e.message ?? "is invalid";
     }
     // Some keywords (anyOf/oneOf/if) repeat what their branches said.
     if (["anyOf", "oneOf", "if"].includes(e.keyword) && details.length > 0) continue;
-    if (!details.some((d) => d.target === target && d.message === message)) details.push({ code: "InvalidRequest", target, message });
+    if (!details.some((d) => d.target === target && d.message === message))
+      details.push({ code: "InvalidRequest", target, message });
   }
   return details;
 }
@@ -182,7 +203,10 @@ export function validateRequest(operationId: string, parts: RequestParts): Valid
   if (details.length > 0) {
     const first = details[0]!;
     const more = details.length > 1 ? ` (and ${details.length - 1} more problem${details.length > 2 ? "s" : ""})` : "";
-    throw new SandboxError("InvalidRequest", `${first.target}: ${first.message}${more}`, { target: first.target, details });
+    throw new SandboxError("InvalidRequest", `${first.target}: ${first.message}${more}`, {
+      target: first.target,
+      details,
+    });
   }
   return { params, query, body };
 }

@@ -12,16 +12,36 @@ export interface AzuriteOptions {
   location?: string;
   /** Milliseconds to wait for the ready line (default 30 000). */
   startTimeoutMs?: number;
+  /** Serve HTTPS with this certificate and key (PEM files); required by `oauth`. */
+  tls?: { certPath: string; keyPath: string };
+  /** `basic`: accept OAuth bearer tokens (Azurite checks issuer, audience and lifetime, not the signature). */
+  oauth?: "basic";
 }
 
 export interface RunningAzurite {
+  readonly pid: number;
   readonly port: number;
   readonly tableEndpoint: string;
   /** Connection string for Azurite's well-known development account. */
   readonly connectionString: string;
-  /** Stops the process (SIGTERM, then SIGKILL after 5 s). Idempotent. */
+  /** Stops the process (SIGINT, then SIGKILL after 5 s). Idempotent. */
   stop(): Promise<void>;
 }
+
+/**
+ * Preloaded into Azurite's process: it exits when its parent does, however
+ * the parent dies (SIGKILL, OOM kill included). The parent holds the write
+ * end of Azurite's stdin; the kernel closes it when the parent is gone, so
+ * stdin ends, and Azurite then shuts down as on Ctrl-C (SIGINT: it saves its
+ * data), with a hard exit if that takes more than 5 s. Azurite never reads
+ * stdin itself. Node has no PR_SET_PDEATHSIG; this is its portable equivalent.
+ */
+export const EXIT_WITH_PARENT_PRELOAD =
+  "data:text/javascript," +
+  encodeURIComponent(
+    'process.stdin.on("end",()=>{setTimeout(()=>process.exit(0),5000).unref();process.kill(process.pid,"SIGINT")});' +
+      'process.stdin.on("error",()=>{});process.stdin.resume();process.stdin.unref?.();',
+  );
 
 function azuriteTableMain(): string {
   const require = createRequire(import.meta.url);
@@ -45,7 +65,23 @@ async function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
  */
 export async function startAzurite(options: AzuriteOptions = {}): Promise<RunningAzurite> {
   const port = options.port ?? (await freePort());
-  const args = [azuriteTableMain(), "--tableHost", "127.0.0.1", "--tablePort", String(port), "--disableTelemetry", "--skipApiVersionCheck", "--silent"];
+  const args = [
+    "--import",
+    EXIT_WITH_PARENT_PRELOAD,
+    azuriteTableMain(),
+    "--tableHost",
+    "127.0.0.1",
+    "--tablePort",
+    String(port),
+    "--disableTelemetry",
+    "--skipApiVersionCheck",
+    "--silent",
+  ];
+  if (options.tls) args.push("--cert", options.tls.certPath, "--key", options.tls.keyPath);
+  if (options.oauth) {
+    if (!options.tls) throw new Error("Azurite accepts OAuth tokens only over HTTPS: give tls as well");
+    args.push("--oauth", options.oauth);
+  }
   if (options.location) {
     mkdirSync(options.location, { recursive: true });
     args.push("--location", options.location);
@@ -54,14 +90,19 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Runnin
   }
   // Its own process group: a terminal's Ctrl-C goes to the foreground group,
   // and Azurite must outlive the host's drain (the stack stops it last).
-  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], detached: true });
+  // stdin is a pipe only we hold: see EXIT_WITH_PARENT_PRELOAD.
+  const child = spawn(process.execPath, args, { stdio: ["pipe", "pipe", "pipe"], detached: true });
   const killOnExit = (): void => {
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
   };
   process.once("exit", killOnExit);
   let output = "";
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`Azurite did not start within ${options.startTimeoutMs ?? 30_000} ms: ${output.slice(-500)}`)), options.startTimeoutMs ?? 30_000);
+    const timer = setTimeout(
+      () =>
+        reject(new Error(`Azurite did not start within ${options.startTimeoutMs ?? 30_000} ms: ${output.slice(-500)}`)),
+      options.startTimeoutMs ?? 30_000,
+    );
     const onData = (chunk: Buffer): void => {
       output += chunk.toString();
       if (/successfully (started|listening)/i.test(output)) {
@@ -82,13 +123,19 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Runnin
   child.stderr.resume();
   let stopped: Promise<void> | undefined;
   return {
+    pid: child.pid ?? 0,
     port,
-    tableEndpoint: `http://127.0.0.1:${port}/devstoreaccount1`,
-    connectionString: azuriteConnectionString(port),
+    tableEndpoint: `${options.tls ? "https" : "http"}://127.0.0.1:${port}/devstoreaccount1`,
+    connectionString: options.tls
+      ? azuriteConnectionString(port)
+          .replace("http://", "https://")
+          .replace("DefaultEndpointsProtocol=http;", "DefaultEndpointsProtocol=https;")
+      : azuriteConnectionString(port),
     stop(): Promise<void> {
       stopped ??= (async () => {
         process.off("exit", killOnExit);
-        child.kill("SIGTERM");
+        // SIGINT is Azurite's graceful shutdown (it saves its database); SIGTERM is not handled.
+        child.kill("SIGINT");
         if (!(await waitForExit(child, 5000))) {
           child.kill("SIGKILL");
           await waitForExit(child, 5000);

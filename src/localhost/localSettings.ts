@@ -16,7 +16,10 @@ export function applyLocalSettings(path: string, env: NodeJS.ProcessEnv = proces
   const values = (parsed as { Values?: Record<string, unknown> }).Values ?? {};
   const applied: string[] = [];
   for (const [name, value] of Object.entries(values)) {
-    if (env[name] === undefined && (typeof value === "string" || typeof value === "number" || typeof value === "boolean")) {
+    if (
+      env[name] === undefined &&
+      (typeof value === "string" || typeof value === "number" || typeof value === "boolean")
+    ) {
       env[name] = String(value);
       applied.push(name);
     }

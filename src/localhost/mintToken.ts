@@ -25,15 +25,24 @@ const { values } = parseArgs({
 });
 
 if (values.help) {
-  console.log("usage: npm run token -- --team <team> --roles Sandbox.Reader,Sandbox.Submitter[,Sandbox.Operator,Sandbox.Admin] [--name N] [--oid ID] [--app-id ID] [--expires SECONDS]");
+  console.log(
+    "usage: npm run token -- --team <team> --roles Sandbox.Reader,Sandbox.Submitter[,Sandbox.Operator,Sandbox.Admin] [--name N] [--oid ID] [--app-id ID] [--expires SECONDS]",
+  );
   process.exit(0);
 }
-const roles = (values.roles ?? "").split(",").map((r) => r.trim()).filter(Boolean);
+const roles = (values.roles ?? "")
+  .split(",")
+  .map((r) => r.trim())
+  .filter(Boolean);
 const unknown = roles.filter((r) => !isRole(r));
 const expires = Number(values.expires);
 const problems: string[] = [];
-if (unknown.length > 0) problems.push(`--roles: unknown role(s) ${unknown.join(", ")}; known: Sandbox.Reader, Sandbox.Submitter, Sandbox.Operator, Sandbox.Admin`);
-if (!Number.isInteger(expires) || expires < 60 || expires > 86_400) problems.push("--expires: seconds from 60 to 86400");
+if (unknown.length > 0)
+  problems.push(
+    `--roles: unknown role(s) ${unknown.join(", ")}; known: Sandbox.Reader, Sandbox.Submitter, Sandbox.Operator, Sandbox.Admin`,
+  );
+if (!Number.isInteger(expires) || expires < 60 || expires > 86_400)
+  problems.push("--expires: seconds from 60 to 86400");
 if (problems.length > 0) {
   console.error(problems.join("\n"));
   process.exit(2);

@@ -79,13 +79,17 @@ function parseParameterSegment(segment: string, template: string): ParameterSegm
   }
   parts.push(current);
   const [name, ...specs] = parts;
-  if (!name || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`Route "${template}": bad parameter "${segment}"`);
+  if (!name || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+    throw new Error(`Route "${template}": bad parameter "${segment}"`);
   return { star, name, optional, specs };
 }
 
 /** Compiles a route template (without the route prefix). Throws on a malformed template. */
 export function compileRouteTemplate(template: string): CompiledRoute {
-  const segments = template.replace(/^\/+|\/+$/g, "").split("/").filter((s) => s.length > 0);
+  const segments = template
+    .replace(/^\/+|\/+$/g, "")
+    .split("/")
+    .filter((s) => s.length > 0);
   const parameterNames: string[] = [];
   const constraints = new Map<string, Constraint[]>();
   let pattern = "^";
@@ -100,7 +104,10 @@ export function compileRouteTemplate(template: string): CompiledRoute {
     }
     const { star, name, optional, specs } = param;
     parameterNames.push(name);
-    constraints.set(name, specs.map((s) => constraintFor(s, template)));
+    constraints.set(
+      name,
+      specs.map((s) => constraintFor(s, template)),
+    );
     if (star) {
       if (index !== segments.length - 1) throw new Error(`Route "${template}": catch-all must be last`);
       pattern += `(?:/(?<${name}>.*))?`;

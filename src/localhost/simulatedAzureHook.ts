@@ -16,12 +16,17 @@ export interface SimulatedAzureHandle {
  * `ARM_EMULATOR_PORT` / `K8S_EMULATOR_PORT` (default free ones) and
  * `SIM_TIME_SCALE` (default 1 = real time).
  */
-export async function startSimulatedAzureForHost(dataDir: string, env: NodeJS.ProcessEnv): Promise<SimulatedAzureHandle> {
+export async function startSimulatedAzureForHost(
+  dataDir: string,
+  env: NodeJS.ProcessEnv,
+): Promise<SimulatedAzureHandle> {
   // Imported lazily: the emulators are dev tooling, never loaded in Azure.
   const { startSimulatedAzure } = await import("../emulators/simulatedAzure.js");
   const scale = env.SIM_TIME_SCALE === undefined || env.SIM_TIME_SCALE === "" ? 1 : Number(env.SIM_TIME_SCALE);
   const azure = await startSimulatedAzure({
     dataDir,
+    // State (clusters, pools, features, Kubernetes objects) and ports survive restarts of `npm start`.
+    persist: true,
     timeScale: scale,
     armPort: env.ARM_EMULATOR_PORT ? Number(env.ARM_EMULATOR_PORT) : 0,
     kubernetesPort: env.K8S_EMULATOR_PORT ? Number(env.K8S_EMULATOR_PORT) : 0,

@@ -39,6 +39,7 @@ async function main(): Promise<void> {
   const dataDir = resolve(root, env.SANDBOX_DATA_DIR ?? ".data");
   env.SANDBOX_DATA_DIR = dataDir;
   const ready: Record<string, string> = {};
+  Object.assign(ready, attachToEmulators(env));
 
   let azurite: RunningAzurite | undefined;
   const tables = env.SANDBOX_TABLES_CONNECTION ?? env.AzureWebJobsStorage;
@@ -76,6 +77,8 @@ async function main(): Promise<void> {
     enableTimers: env.LOCALHOST_DISABLE_TIMERS !== "true",
     logLevel: (["debug", "info", "warn", "error"] as const).find((l) => l === env.LOG_LEVEL?.toLowerCase()) ?? "info",
     localRoutes: issuer ? { [LOCAL_JWKS_PATH]: issuer.serveJwks } : {},
+    // The API enforces SANDBOX_MAX_REQUEST_BODY_BYTES itself; the host's own guard must not be tighter.
+    maxBodyBytes: Math.max(1024 * 1024, Number(env.SANDBOX_MAX_REQUEST_BODY_BYTES) || 0),
   });
   await host.listen();
   stoppers.push(() => host.close());
@@ -106,8 +109,37 @@ async function main(): Promise<void> {
   console.log(JSON.stringify({ api: `${host.url}/api/v1`, docs: `${host.url}/api/v1/docs`, ...ready }));
 }
 
+/**
+ * `SANDBOX_EMULATORS_FILE`: attach to simulated Azure (and Azurite) running in
+ * their own process (`npm run emulators`, which writes that file) instead of
+ * starting them here, so several hosts share them and each can be killed and
+ * restarted alone. Settings given explicitly win over the file.
+ */
+function attachToEmulators(env: NodeJS.ProcessEnv): Record<string, string> {
+  const file = env.SANDBOX_EMULATORS_FILE;
+  if (file === undefined || file === "") return {};
+  let line: { arm?: string; kubernetes?: string; caCertPath?: string; tables?: string; tablesConnection?: string };
+  try {
+    line = JSON.parse(readFileSync(resolve(file), "utf8")) as typeof line;
+  } catch (error) {
+    throw new Error(
+      `SANDBOX_EMULATORS_FILE: cannot read ${file} (${(error as Error).message}); start \`npm run emulators\` first`,
+    );
+  }
+  if (line.arm) env.ARM_ENDPOINT ??= line.arm;
+  if (line.caCertPath) env.SANDBOX_SIMULATED_CA_CERT ??= line.caCertPath;
+  if (line.tablesConnection && env.AzureWebJobsStorage === undefined)
+    env.SANDBOX_TABLES_CONNECTION ??= line.tablesConnection;
+  // The ready line names what the host uses (the connection string stays out of it).
+  const named: Record<string, string> = {};
+  for (const key of ["tables", "arm", "kubernetes", "caCertPath"] as const) if (line[key]) named[key] = line[key];
+  return named;
+}
+
 function routePrefixFromHostJson(): string {
-  const hostJson = JSON.parse(readFileSync(join(root, "host.json"), "utf8")) as { extensions?: { http?: { routePrefix?: string } } };
+  const hostJson = JSON.parse(readFileSync(join(root, "host.json"), "utf8")) as {
+    extensions?: { http?: { routePrefix?: string } };
+  };
   return hostJson.extensions?.http?.routePrefix ?? "api";
 }
 

@@ -21,6 +21,8 @@ export interface AppHost {
   readonly child: ChildProcess;
   /** SIGTERM, wait for exit; returns the exit code. Idempotent. */
   stop(): Promise<number | null>;
+  /** Sends `signal` (e.g. SIGKILL: a crash) and waits for the process to exit; the data dir stays. */
+  kill(signal: NodeJS.Signals): Promise<void>;
 }
 
 export interface AppHostOptions {
@@ -28,6 +30,8 @@ export interface AppHostOptions {
   env?: Record<string, string>;
   /** Milliseconds to wait for the ready line; default 60 000. */
   timeoutMs?: number;
+  /** Use this data dir (shared by several hosts, kept on stop) instead of a fresh temporary one. */
+  dataDir?: string;
 }
 
 /**
@@ -36,25 +40,33 @@ export interface AppHostOptions {
  * SANDBOX_TABLES_CONNECTION in `env` it starts its own in-memory Azurite.
  */
 export async function startAppHost(options: AppHostOptions = {}): Promise<AppHost> {
-  const dataDir = mkdtempSync(join(tmpdir(), "aks-pod-sandbox-test-"));
-  const child = spawn(process.execPath, ["--import", import.meta.resolve("tsx"), join(packageRoot(), "src", "localhost", "start.ts")], {
-    cwd: dataDir,
-    env: {
-      ...process.env,
-      PORT: "0",
-      SANDBOX_DATA_DIR: dataDir,
-      AZURITE_IN_MEMORY: "true",
-      NODE_ENV: "test",
-      ...options.env,
+  const ownDataDir = options.dataDir === undefined;
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "aks-pod-sandbox-test-"));
+  const child = spawn(
+    process.execPath,
+    ["--import", import.meta.resolve("tsx"), join(packageRoot(), "src", "localhost", "start.ts")],
+    {
+      cwd: dataDir,
+      env: {
+        ...process.env,
+        PORT: "0",
+        SANDBOX_DATA_DIR: dataDir,
+        AZURITE_IN_MEMORY: "true",
+        NODE_ENV: "test",
+        ...options.env,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
     },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  );
   let output = "";
   child.stdout.on("data", (c: Buffer) => (output += c.toString()));
   child.stderr.on("data", (c: Buffer) => (output += c.toString()));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   const ready = await new Promise<Record<string, string>>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`host not ready in time:\n${output}`)), options.timeoutMs ?? 60_000);
+    const timer = setTimeout(
+      () => reject(new Error(`host not ready in time:\n${output}`)),
+      options.timeoutMs ?? 60_000,
+    );
     const check = (): void => {
       const line = output.split("\n").find((l) => l.startsWith('{"api"'));
       if (line) {
@@ -79,7 +91,10 @@ export async function startAppHost(options: AppHostOptions = {}): Promise<AppHos
     call(method: string, path: string, token: string, body?: unknown): Promise<Response> {
       return fetch(`${ready.api!}${path}`, {
         method,
-        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+        },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
     },
@@ -87,13 +102,17 @@ export async function startAppHost(options: AppHostOptions = {}): Promise<AppHos
       issuer ??= await LocalTokenIssuer.open(dataDir);
       return issuer.mint(tokenOptions);
     },
+    async kill(signal: NodeJS.Signals): Promise<void> {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
     stop(): Promise<number | null> {
       stopped ??= (async () => {
         if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
         const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
         const code = await exited;
         clearTimeout(timer);
-        rmSync(dataDir, { recursive: true, force: true });
+        if (ownDataDir) rmSync(dataDir, { recursive: true, force: true });
         return code;
       })();
       return stopped;

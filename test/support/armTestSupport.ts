@@ -116,12 +116,16 @@ export function clusterPath(rg: string, name: string, sub = SUB): string {
 }
 
 /** A minimal valid cluster body with one system pool. */
-export function clusterBody(extra: { pool?: Record<string, unknown>; properties?: Record<string, unknown> } = {}): Record<string, unknown> {
+export function clusterBody(
+  extra: { pool?: Record<string, unknown>; properties?: Record<string, unknown> } = {},
+): Record<string, unknown> {
   return {
     location: "eastus",
     properties: {
       dnsPrefix: "dns",
-      agentPoolProfiles: [{ name: "system", count: 1, vmSize: "Standard_D4s_v3", mode: "System", osType: "Linux", ...extra.pool }],
+      agentPoolProfiles: [
+        { name: "system", count: 1, vmSize: "Standard_D4s_v3", mode: "System", osType: "Linux", ...extra.pool },
+      ],
       ...extra.properties,
     },
   };
@@ -137,7 +141,13 @@ export async function waitUntil(fn: () => boolean | Promise<boolean>, timeoutMs 
 }
 
 /** Creates a resource group and a cluster and waits until the cluster Succeeded. */
-export async function createReadyCluster(t: TestArm, rg: string, name: string, body = clusterBody(), apiVersion = STABLE): Promise<void> {
+export async function createReadyCluster(
+  t: TestArm,
+  rg: string,
+  name: string,
+  body = clusterBody(),
+  apiVersion = STABLE,
+): Promise<void> {
   await armCall(t, "PUT", `/subscriptions/${SUB}/resourcegroups/${rg}?api-version=2025-04-01`, { location: "eastus" });
   const res = await armCall(t, "PUT", `${clusterPath(rg, name)}?api-version=${apiVersion}`, body);
   if (res.status !== 201 && res.status !== 200) throw new Error(`cluster create: ${res.status} ${res.text}`);

@@ -7,7 +7,10 @@ import { SimulatedClock } from "../../src/emulators/simulatedClock.js";
 import { SimulatedCloud, type SimulatedCluster, type SimulatedNodePool } from "../../src/emulators/simulatedCloud.js";
 import { loadOrCreateTlsMaterial } from "../../src/emulators/tlsMaterial.js";
 import { kubeconfigForCluster } from "../../src/emulators/kubernetes/kubeconfigForCluster.js";
-import { startKubernetesEmulator, type RunningKubernetesEmulator } from "../../src/emulators/kubernetes/kubernetesEmulator.js";
+import {
+  startKubernetesEmulator,
+  type RunningKubernetesEmulator,
+} from "../../src/emulators/kubernetes/kubernetesEmulator.js";
 import type { KubernetesEmulatorSettings } from "../../src/emulators/kubernetes/kubernetesEmulatorSettings.js";
 
 /** A pool as the ARM emulator would record it once provisioned. */
@@ -90,7 +93,11 @@ export async function startKubernetesTestEnv(
 /* eslint-disable @typescript-eslint/no-explicit-any -- test JSON is inspected freely */
 
 /** Polls `probe` (every 5 ms wall time) until it returns a value other than undefined; fails after `timeoutMs`. */
-export async function eventually<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 10_000): Promise<T> {
+export async function eventually<T>(
+  probe: () => Promise<T | undefined> | T | undefined,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
@@ -100,7 +107,8 @@ export async function eventually<T>(probe: () => Promise<T | undefined> | T | un
     } catch (error) {
       lastError = error;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastError instanceof Error ? `: ${lastError.message}` : ""}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${lastError instanceof Error ? `: ${lastError.message}` : ""}`);
     await new Promise((r) => setTimeout(r, 5));
   }
 }
@@ -125,9 +133,16 @@ export async function rawRequest(
   path: string,
   options: { body?: unknown; token?: string | null; headers?: Record<string, string>; clusterKey?: string } = {},
 ): Promise<RawResponse> {
-  const url = path.startsWith("!") ? `${env.emulator.url}${path.slice(1)}` : `${env.emulator.clusterUrl(options.clusterKey ?? env.cluster.key)}${path}`;
+  const url = path.startsWith("!")
+    ? `${env.emulator.url}${path.slice(1)}`
+    : `${env.emulator.clusterUrl(options.clusterKey ?? env.cluster.key)}${path}`;
   const token = options.token === undefined ? env.cluster.bearerToken : options.token;
-  const payload = options.body === undefined ? undefined : typeof options.body === "string" ? options.body : JSON.stringify(options.body);
+  const payload =
+    options.body === undefined
+      ? undefined
+      : typeof options.body === "string"
+        ? options.body
+        : JSON.stringify(options.body);
   return new Promise((resolve, reject) => {
     const req = request(
       url,
@@ -136,7 +151,9 @@ export async function rawRequest(
         ca: env.cloud.caCertPem,
         headers: {
           Accept: "application/json",
-          ...(payload !== undefined ? { "Content-Type": "application/json", "Content-Length": String(Buffer.byteLength(payload)) } : {}),
+          ...(payload !== undefined
+            ? { "Content-Type": "application/json", "Content-Length": String(Buffer.byteLength(payload)) }
+            : {}),
           ...(token !== null ? { Authorization: `Bearer ${token}` } : {}),
           ...(options.headers ?? {}),
         },
@@ -164,14 +181,25 @@ export async function rawRequest(
 }
 
 /** A minimal batch/v1 Job manifest. */
-export function jobManifest(name: string, container: Record<string, unknown>, spec: Record<string, unknown> = {}, podSpec: Record<string, unknown> = {}): any {
+export function jobManifest(
+  name: string,
+  container: Record<string, unknown>,
+  spec: Record<string, unknown> = {},
+  podSpec: Record<string, unknown> = {},
+): any {
   return {
     apiVersion: "batch/v1",
     kind: "Job",
     metadata: { name, labels: { app: "emulator-test" } },
     spec: {
       ...spec,
-      template: { spec: { restartPolicy: "Never", ...podSpec, containers: [{ name: "main", image: "busybox:1.36", ...container }] } },
+      template: {
+        spec: {
+          restartPolicy: "Never",
+          ...podSpec,
+          containers: [{ name: "main", image: "busybox:1.36", ...container }],
+        },
+      },
     },
   };
 }

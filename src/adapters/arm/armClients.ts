@@ -9,6 +9,8 @@ import { DefaultAzureCredential } from "@azure/identity";
 import type { Configuration } from "../../config/configuration.js";
 import { createTrustingHttpClient } from "./emulatorTrust.js";
 import { retryAfterMsFrom } from "./armErrors.js";
+import { inSpan, SpanKind } from "../../telemetry/tracing.js";
+import { serviceMetrics } from "../../telemetry/metrics.js";
 
 /** What the capture policy saw of one ARM response (no bodies except LRO status fields, no secrets). */
 export interface CapturedResponse {
@@ -23,6 +25,8 @@ export interface CapturedResponse {
 interface CallScope {
   correlationId: string;
   responses: CapturedResponse[];
+  /** A JSON document to send as the body of the one PUT to `path` instead of what the SDK serialized. */
+  rawPut?: { path: string; json: string };
 }
 
 const scope = new AsyncLocalStorage<CallScope>();
@@ -31,14 +35,20 @@ const scope = new AsyncLocalStorage<CallScope>();
  * Runs `fn` with `correlationId` sent as `x-ms-correlation-request-id` on every
  * ARM request it makes, and returns the responses seen (for `Retry-After`).
  */
-export async function withArmCall<T>(correlationId: string, fn: () => Promise<T>): Promise<{ value: T; responses: CapturedResponse[] }> {
+export async function withArmCall<T>(
+  correlationId: string,
+  fn: () => Promise<T>,
+): Promise<{ value: T; responses: CapturedResponse[] }> {
   const store: CallScope = { correlationId, responses: [] };
   const value = await scope.run(store, fn);
   return { value, responses: store.responses };
 }
 
 /** Like {@link withArmCall} but also hands the captured responses to `onError` when `fn` throws. */
-export async function withArmCallCapturing<T>(correlationId: string, fn: () => Promise<T>): Promise<{ value?: T; error?: unknown; responses: CapturedResponse[] }> {
+export async function withArmCallCapturing<T>(
+  correlationId: string,
+  fn: () => Promise<T>,
+): Promise<{ value?: T; error?: unknown; responses: CapturedResponse[] }> {
   const store: CallScope = { correlationId, responses: [] };
   try {
     const value = await scope.run(store, fn);
@@ -48,12 +58,50 @@ export async function withArmCallCapturing<T>(correlationId: string, fn: () => P
   }
 }
 
+/**
+ * Within the current call scope ({@link withArmCallCapturing}), makes the
+ * next PUT to `path` send `document` as its body, byte for byte what
+ * `JSON.stringify` gives, instead of the SDK model's serialization. The SDK
+ * still does everything else (auth, LRO headers, the poller and its state).
+ */
+export function sendRawPutBody(path: string, document: unknown): void {
+  const current = scope.getStore();
+  if (!current) throw new Error("sendRawPutBody must run inside withArmCallCapturing");
+  current.rawPut = { path, json: JSON.stringify(document) };
+}
+
 const capturePolicy: PipelinePolicy = {
   name: "sandboxArmCallScope",
   async sendRequest(request, next) {
     const current = scope.getStore();
     if (current) request.headers.set("x-ms-correlation-request-id", current.correlationId);
-    const response = await next(request);
+    if (
+      current?.rawPut &&
+      request.method === "PUT" &&
+      new URL(request.url).pathname.toLowerCase() === current.rawPut.path.toLowerCase()
+    ) {
+      request.body = current.rawPut.json;
+      request.headers.set("content-type", "application/json");
+      current.rawPut = undefined;
+    }
+    const path = new URL(request.url).pathname;
+    const response = await inSpan(
+      `ARM ${request.method}`,
+      {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          "http.request.method": request.method,
+          "url.path": path,
+          "request.id": current?.correlationId ?? "",
+        },
+      },
+      async (span) => {
+        const res = await next(request);
+        span.setAttribute("http.response.status_code", res.status);
+        serviceMetrics.armCall(request.method, res.status);
+        return res;
+      },
+    );
     if (current) {
       const entry: CapturedResponse = {
         method: request.method,
@@ -63,8 +111,16 @@ const capturePolicy: PipelinePolicy = {
       };
       if (/\/operations\/[^/?]+(\?|$)/i.test(request.url) && response.bodyAsText) {
         try {
-          const body = JSON.parse(response.bodyAsText) as { status?: string; percentComplete?: number; error?: { code?: string; message?: string } };
-          entry.lroStatus = { ...(body.status ? { status: body.status } : {}), ...(typeof body.percentComplete === "number" ? { percentComplete: body.percentComplete } : {}), ...(body.error ? { error: body.error } : {}) };
+          const body = JSON.parse(response.bodyAsText) as {
+            status?: string;
+            percentComplete?: number;
+            error?: { code?: string; message?: string };
+          };
+          entry.lroStatus = {
+            ...(body.status ? { status: body.status } : {}),
+            ...(typeof body.percentComplete === "number" ? { percentComplete: body.percentComplete } : {}),
+            ...(body.error ? { error: body.error } : {}),
+          };
         } catch {
           // not JSON: nothing to learn
         }
@@ -76,7 +132,10 @@ const capturePolicy: PipelinePolicy = {
 };
 
 /** Settings the ARM client factory needs (a subset of {@link Configuration}). */
-export type ArmClientSettings = Pick<Configuration, "armEndpoint" | "simulate" | "simulatedCaCertPath" | "azureAuthorityHost">;
+export type ArmClientSettings = Pick<
+  Configuration,
+  "armEndpoint" | "simulate" | "simulatedCaCertPath" | "azureAuthorityHost"
+>;
 
 /** A static token for the emulators (simulated mode only: they accept any bearer token). */
 const simulatedCredential: TokenCredential = {
@@ -105,13 +164,37 @@ export class ArmClientFactory {
   ) {
     this.#credential =
       options.credential ??
-      (settings.simulate ? simulatedCredential : new DefaultAzureCredential(settings.azureAuthorityHost ? { authorityHost: settings.azureAuthorityHost } : {}));
-    this.#httpClient = options.httpClient ?? (settings.simulatedCaCertPath ? createTrustingHttpClient(readFileSync(settings.simulatedCaCertPath, "utf8")) : undefined);
+      (settings.simulate
+        ? simulatedCredential
+        : new DefaultAzureCredential(
+            settings.azureAuthorityHost ? { authorityHost: settings.azureAuthorityHost } : {},
+          ));
+    this.#httpClient =
+      options.httpClient ??
+      (settings.simulatedCaCertPath
+        ? createTrustingHttpClient(readFileSync(settings.simulatedCaCertPath, "utf8"))
+        : undefined);
   }
 
-  #common(): { endpoint: string; httpClient?: HttpClient; retryOptions: { maxRetries: number }; additionalPolicies: { policy: PipelinePolicy; position: "perCall" }[] } {
+  /** The Entra scope of ARM_ENDPOINT (`https://management.usgovcloudapi.net/.default` in US Gov): every ARM client uses it. */
+  get armScope(): string {
+    return `${this.settings.armEndpoint.replace(/\/+$/, "")}/.default`;
+  }
+
+  /** The HTTP client trusting the simulated CA (SANDBOX_SIMULATED_CA_CERT), when one is configured. */
+  get simulatedHttpClient(): HttpClient | undefined {
+    return this.settings.simulatedCaCertPath ? this.#httpClient : undefined;
+  }
+
+  #common(): {
+    endpoint: string;
+    httpClient?: HttpClient;
+    retryOptions: { maxRetries: number };
+    additionalPolicies: { policy: PipelinePolicy; position: "perCall" }[];
+  } {
     return {
-      endpoint: this.settings.armEndpoint,
+      // Without a trailing slash: Features and Resources derive their scope as `${endpoint}/.default`.
+      endpoint: this.settings.armEndpoint.replace(/\/+$/, ""),
       ...(this.#httpClient ? { httpClient: this.#httpClient } : {}),
       retryOptions: { maxRetries: 0 },
       additionalPolicies: [{ policy: capturePolicy, position: "perCall" }],
@@ -123,7 +206,12 @@ export class ArmClientFactory {
     const key = `${subscriptionId.toLowerCase()}|${apiVersion}`;
     let client = this.#containerService.get(key);
     if (!client) {
-      client = new ContainerServiceClient(this.#credential, subscriptionId, { ...this.#common(), apiVersion });
+      // The AKS client's default scope is the public cloud's; sovereign clouds need ARM_ENDPOINT's.
+      client = new ContainerServiceClient(this.#credential, subscriptionId, {
+        ...this.#common(),
+        apiVersion,
+        credentials: { scopes: [this.armScope] },
+      });
       this.#containerService.set(key, client);
     }
     return client;

@@ -3,7 +3,8 @@ import { SandboxError } from "../../domain/sandboxError.js";
 
 /** ARM's error body: `{error:{code,message,target?}}` (CloudError / ErrorResponse). */
 function armErrorBody(error: RestError): { code?: string; message?: string; target?: string } {
-  const details = (error as { details?: unknown }).details as { error?: { code?: string; message?: string; target?: string } } | undefined;
+  const details = (error as { details?: unknown }).details as
+    { error?: { code?: string; message?: string; target?: string } } | undefined;
   if (details?.error && typeof details.error === "object") return details.error;
   const text = error.response?.bodyAsText;
   if (text) {
@@ -18,7 +19,10 @@ function armErrorBody(error: RestError): { code?: string; message?: string; targ
 }
 
 /** Wall ms from `retry-after-ms` / `x-ms-retry-after-ms` / `Retry-After` (seconds or HTTP date), if any. */
-export function retryAfterMsFrom(get: (name: string) => string | undefined, now: number = Date.now()): number | undefined {
+export function retryAfterMsFrom(
+  get: (name: string) => string | undefined,
+  now: number = Date.now(),
+): number | undefined {
   const ms = get("retry-after-ms") ?? get("x-ms-retry-after-ms");
   if (ms !== undefined && /^\d+(\.\d+)?$/.test(ms.trim())) return Number(ms);
   const ra = get("retry-after");
@@ -43,14 +47,21 @@ export function translateArmError(error: unknown, what: string): SandboxError {
     const header = (name: string): string | undefined => rest.response?.headers.get(name) ?? undefined;
     if (status === 429) {
       const ms = retryAfterMsFrom(header);
-      return new SandboxError("UpstreamThrottled", `Azure throttled ${what}; retry later.`, { retryAfterSeconds: ms === undefined ? 10 : ms / 1000, cause: error });
+      return new SandboxError("UpstreamThrottled", `Azure throttled ${what}; retry later.`, {
+        retryAfterSeconds: ms === undefined ? 10 : ms / 1000,
+        cause: error,
+      });
     }
     if (status === undefined || status >= 500 || status === 408) {
       const ms = retryAfterMsFrom(header);
-      return new SandboxError("UpstreamUnavailable", `Azure did not answer ${what}${status ? ` (HTTP ${status})` : rest.code ? ` (${rest.code})` : ""}; retry later.`, {
-        ...(ms !== undefined ? { retryAfterSeconds: ms / 1000 } : {}),
-        cause: error,
-      });
+      return new SandboxError(
+        "UpstreamUnavailable",
+        `Azure did not answer ${what}${status ? ` (HTTP ${status})` : rest.code ? ` (${rest.code})` : ""}; retry later.`,
+        {
+          ...(ms !== undefined ? { retryAfterSeconds: ms / 1000 } : {}),
+          cause: error,
+        },
+      );
     }
     const body = armErrorBody(rest);
     const code = body.code ?? `Http${status}`;
@@ -62,8 +73,16 @@ export function translateArmError(error: unknown, what: string): SandboxError {
   }
   const name = (error as { name?: string }).name;
   const code = (error as { code?: string }).code;
-  if (name === "AbortError" || name === "TimeoutError" || (typeof code === "string" && /^(E[A-Z]+|UND_ERR.*)$/.test(code))) {
-    return new SandboxError("UpstreamUnavailable", `Azure did not answer ${what} (${code ?? name}); retry later.`, { cause: error });
+  if (
+    name === "AbortError" ||
+    name === "TimeoutError" ||
+    (typeof code === "string" && /^(E[A-Z]+|UND_ERR.*)$/.test(code))
+  ) {
+    return new SandboxError("UpstreamUnavailable", `Azure did not answer ${what} (${code ?? name}); retry later.`, {
+      cause: error,
+    });
   }
-  return new SandboxError("UpstreamUnavailable", `Calling Azure for ${what} failed unexpectedly; retry later.`, { cause: error });
+  return new SandboxError("UpstreamUnavailable", `Calling Azure for ${what} failed unexpectedly; retry later.`, {
+    cause: error,
+  });
 }

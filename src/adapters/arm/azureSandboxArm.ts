@@ -1,7 +1,13 @@
 import type { AgentPoolState, ArmCallContext, ClusterRef } from "../../domain/operations/armOperations.js";
 import type { VmSkuInfo } from "../../domain/sandbox/poolPreflight.js";
+import { canonicalArmState } from "../../domain/sandbox/armState.js";
 import { agentPoolStateOf, managedClusterStateOf } from "../../domain/sandbox/clusterView.js";
-import { FEATURE_GONE, type FeatureRegistrationState, type ManagedClusterState, type SandboxArm } from "../../domain/sandbox/sandboxArm.js";
+import {
+  FEATURE_GONE,
+  type FeatureRegistrationState,
+  type ManagedClusterState,
+  type SandboxArm,
+} from "../../domain/sandbox/sandboxArm.js";
 import { withArmCallCapturing, type ArmClientFactory } from "./armClients.js";
 import { translateArmError } from "./armErrors.js";
 import type { ComputeSkus } from "./computeSkus.js";
@@ -42,30 +48,56 @@ export class AzureSandboxArm implements SandboxArm {
     throw translateArmError(outcome.error, what);
   }
 
-  getFeatureState(subscriptionId: string, namespace: string, name: string, call: ArmCallContext): Promise<FeatureRegistrationState> {
+  getFeatureState(
+    subscriptionId: string,
+    namespace: string,
+    name: string,
+    call: ArmCallContext,
+  ): Promise<FeatureRegistrationState> {
     return this.#call(
       call,
       `reading the feature ${namespace}/${name}`,
-      async () => (await this.clients.features(subscriptionId).features.get(namespace, name)).properties?.state ?? "NotRegistered",
+      async () =>
+        canonicalArmState(
+          (await this.clients.features(subscriptionId).features.get(namespace, name)).properties?.state ??
+            "NotRegistered",
+        ),
       () => FEATURE_GONE,
     );
   }
 
-  registerFeature(subscriptionId: string, namespace: string, name: string, call: ArmCallContext): Promise<FeatureRegistrationState> {
+  registerFeature(
+    subscriptionId: string,
+    namespace: string,
+    name: string,
+    call: ArmCallContext,
+  ): Promise<FeatureRegistrationState> {
     return this.#call(
       call,
       `registering the feature ${namespace}/${name}`,
-      async () => (await this.clients.features(subscriptionId).features.register(namespace, name)).properties?.state ?? "Registering",
+      async () =>
+        canonicalArmState(
+          (await this.clients.features(subscriptionId).features.register(namespace, name)).properties?.state ??
+            "Registering",
+        ),
       () => FEATURE_GONE,
     );
   }
 
   getProviderState(subscriptionId: string, namespace: string, call: ArmCallContext): Promise<string> {
-    return this.#call(call, `reading the provider ${namespace}`, async () => (await this.clients.resources(subscriptionId).providers.get(namespace)).registrationState ?? "NotRegistered");
+    return this.#call(call, `reading the provider ${namespace}`, async () =>
+      canonicalArmState(
+        (await this.clients.resources(subscriptionId).providers.get(namespace)).registrationState ?? "NotRegistered",
+      ),
+    );
   }
 
   registerProvider(subscriptionId: string, namespace: string, call: ArmCallContext): Promise<string> {
-    return this.#call(call, `registering the provider ${namespace}`, async () => (await this.clients.resources(subscriptionId).providers.register(namespace)).registrationState ?? "Registering");
+    return this.#call(call, `registering the provider ${namespace}`, async () =>
+      canonicalArmState(
+        (await this.clients.resources(subscriptionId).providers.register(namespace)).registrationState ?? "Registering",
+      ),
+    );
   }
 
   getCluster(cluster: ClusterRef, apiVersion: string, call: ArmCallContext): Promise<ManagedClusterState | undefined> {
@@ -73,7 +105,11 @@ export class AzureSandboxArm implements SandboxArm {
       call,
       `reading the managed cluster ${cluster.clusterName}`,
       async () => {
-        const mc = scrubbed(await this.clients.containerService(cluster.subscriptionId, apiVersion).managedClusters.get(cluster.resourceGroup, cluster.clusterName)) as Record<string, unknown>;
+        const mc = scrubbed(
+          await this.clients
+            .containerService(cluster.subscriptionId, apiVersion)
+            .managedClusters.get(cluster.resourceGroup, cluster.clusterName),
+        ) as Record<string, unknown>;
         return managedClusterStateOf(mc, cluster.clusterName);
       },
       () => undefined,
@@ -86,7 +122,9 @@ export class AzureSandboxArm implements SandboxArm {
       `listing the agent pools of ${cluster.clusterName}`,
       async () => {
         const out: AgentPoolState[] = [];
-        for await (const p of this.clients.containerService(cluster.subscriptionId, apiVersion).agentPools.list(cluster.resourceGroup, cluster.clusterName)) {
+        for await (const p of this.clients
+          .containerService(cluster.subscriptionId, apiVersion)
+          .agentPools.list(cluster.resourceGroup, cluster.clusterName)) {
           out.push(agentPoolStateOf(scrubbed(p) as Record<string, unknown>));
         }
         return out;
@@ -96,14 +134,30 @@ export class AzureSandboxArm implements SandboxArm {
   }
 
   resourceGroupExists(subscriptionId: string, resourceGroup: string, call: ArmCallContext): Promise<boolean> {
-    return this.#call(call, `reading the resource group ${resourceGroup}`, async () => (await this.clients.resources(subscriptionId).resourceGroups.checkExistence(resourceGroup)).body);
+    return this.#call(
+      call,
+      `reading the resource group ${resourceGroup}`,
+      async () => (await this.clients.resources(subscriptionId).resourceGroups.checkExistence(resourceGroup)).body,
+    );
   }
 
-  async createResourceGroup(subscriptionId: string, resourceGroup: string, location: string, call: ArmCallContext): Promise<void> {
-    await this.#call(call, `creating the resource group ${resourceGroup}`, () => this.clients.resources(subscriptionId).resourceGroups.createOrUpdate(resourceGroup, { location }));
+  async createResourceGroup(
+    subscriptionId: string,
+    resourceGroup: string,
+    location: string,
+    call: ArmCallContext,
+  ): Promise<void> {
+    await this.#call(call, `creating the resource group ${resourceGroup}`, () =>
+      this.clients.resources(subscriptionId).resourceGroups.createOrUpdate(resourceGroup, { location }),
+    );
   }
 
-  getVmSku(subscriptionId: string, location: string, vmSize: string, call: ArmCallContext): Promise<VmSkuInfo | undefined> {
+  getVmSku(
+    subscriptionId: string,
+    location: string,
+    vmSize: string,
+    call: ArmCallContext,
+  ): Promise<VmSkuInfo | undefined> {
     return this.skus.getVmSku(subscriptionId, location, vmSize, call);
   }
 }

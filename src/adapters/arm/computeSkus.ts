@@ -30,10 +30,14 @@ function normalizeLocation(location: string): string {
 /** The SDK-free mapping of one resource SKU to what the preflight needs. */
 export function vmSkuInfoOf(sku: ResourceSkuEntry, location: string): VmSkuInfo | undefined {
   if (sku.resourceType !== "virtualMachines" || !sku.name) return undefined;
-  const cap = (name: string): string | undefined => sku.capabilities?.find((c) => c.name?.toLowerCase() === name.toLowerCase())?.value;
+  const cap = (name: string): string | undefined =>
+    sku.capabilities?.find((c) => c.name?.toLowerCase() === name.toLowerCase())?.value;
   const loc = normalizeLocation(location);
   const restricted = ((sku.restrictions ?? []) as Restriction[]).some(
-    (r) => r.type === "Location" && ((r.values ?? []).some((v) => normalizeLocation(v) === loc) || (r.restrictionInfo?.locations ?? []).some((v) => normalizeLocation(v) === loc)),
+    (r) =>
+      r.type === "Location" &&
+      ((r.values ?? []).some((v) => normalizeLocation(v) === loc) ||
+        (r.restrictionInfo?.locations ?? []).some((v) => normalizeLocation(v) === loc)),
   );
   return {
     name: sku.name,
@@ -64,7 +68,12 @@ export class ComputeSkus {
   ) {}
 
   /** The VM size in `location`, or undefined when the region does not offer it. */
-  async getVmSku(subscriptionId: string, location: string, vmSize: string, call: ArmCallContext): Promise<VmSkuInfo | undefined> {
+  async getVmSku(
+    subscriptionId: string,
+    location: string,
+    vmSize: string,
+    call: ArmCallContext,
+  ): Promise<VmSkuInfo | undefined> {
     const sizes = await this.#sizes(subscriptionId, normalizeLocation(location), call);
     return sizes.get(vmSize.toLowerCase());
   }
@@ -74,7 +83,9 @@ export class ComputeSkus {
     const cached = this.#cache.get(key);
     if (cached && this.now() - cached.at < this.ttlMs) return cached.sizes;
     const client = this.clients.resources(subscriptionId);
-    const url = new URL(`${this.clients.settings.armEndpoint.replace(/\/$/, "")}/subscriptions/${encodeURIComponent(subscriptionId)}/providers/Microsoft.Compute/skus`);
+    const url = new URL(
+      `${this.clients.settings.armEndpoint.replace(/\/$/, "")}/subscriptions/${encodeURIComponent(subscriptionId)}/providers/Microsoft.Compute/skus`,
+    );
     url.searchParams.set("api-version", COMPUTE_SKUS_API_VERSION);
     url.searchParams.set("$filter", `location eq '${location}'`);
     const sizes = new Map<string, VmSkuInfo>();
@@ -84,7 +95,11 @@ export class ComputeSkus {
         const response = await client.sendRequest(createPipelineRequest({ url: next, method: "GET", timeout: 30_000 }));
         if (response.status !== 200) {
           const { RestError } = await import("@azure/core-rest-pipeline");
-          throw new RestError(`HTTP ${response.status}`, { statusCode: response.status, response, request: response.request });
+          throw new RestError(`HTTP ${response.status}`, {
+            statusCode: response.status,
+            response,
+            request: response.request,
+          });
         }
         const body = JSON.parse(response.bodyAsText ?? "{}") as { value?: ResourceSkuEntry[]; nextLink?: string };
         for (const sku of body.value ?? []) {
@@ -96,7 +111,8 @@ export class ComputeSkus {
       }
     });
     if (outcome.error !== undefined) {
-      if (outcome.error instanceof SyntaxError) throw new SandboxError("UpstreamFailed", "The Compute SKU API answered with a body that is not JSON.");
+      if (outcome.error instanceof SyntaxError)
+        throw new SandboxError("UpstreamFailed", "The Compute SKU API answered with a body that is not JSON.");
       throw translateArmError(outcome.error, `listing the VM sizes of ${location}`);
     }
     this.#cache.set(key, { at: this.now(), sizes });

@@ -19,7 +19,8 @@ export function createTrustingHttpClient(caPem: string): HttpClient {
   const agent = new Agent({ ca: caPem, keepAlive: true });
   return {
     sendRequest(request) {
-      request.agent ??= agent;
+      // Only HTTPS requests: an https.Agent cannot carry plain http (Azurite's default endpoint).
+      if (request.url.startsWith("https:")) request.agent ??= agent;
       return inner.sendRequest(request);
     },
   };

@@ -2,6 +2,8 @@ import { odata, type TableClient } from "@azure/data-tables";
 import type { AuditLog, AuditPage, AuditQuery, AuditRecord } from "../../domain/policy/auditLog.js";
 import { SandboxError } from "../../domain/sandboxError.js";
 import { tableCreator } from "./tableClients.js";
+import { decodeContinuation, encodeContinuation } from "./continuationToken.js";
+import { statusOf, storageError } from "./tableErrors.js";
 
 /** Default table of audit records. */
 export const AUDIT_TABLE = "sandboxaudit";
@@ -28,21 +30,31 @@ interface Continuation {
   k?: string;
 }
 
-function encodeContinuation(c: Continuation): string {
-  return Buffer.from(JSON.stringify(c)).toString("base64url");
+function decodeAuditContinuation(token: string): Continuation {
+  return decodeContinuation(token, (v) =>
+    typeof v.d === "string" && /^\d{4}-\d{2}-\d{2}$/.test(v.d) && (v.k === undefined || typeof v.k === "string")
+      ? { d: v.d, ...(typeof v.k === "string" ? { k: v.k } : {}) }
+      : undefined,
+  );
 }
 
-function decodeContinuation(token: string): Continuation {
-  try {
-    const value = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as Partial<Continuation>;
-    if (typeof value.d === "string" && /^\d{4}-\d{2}-\d{2}$/.test(value.d) && (value.k === undefined || typeof value.k === "string")) return value as Continuation;
-  } catch {
-    // reported below
-  }
-  throw new SandboxError("InvalidRequest", "continuationToken is not a token this API issued.", { target: "query.continuationToken" });
-}
-
-type AuditRow = Omit<AuditRecord, "principalId" | "principalName" | "appId" | "team" | "errorCode" | "clientRequestId" | "operationId"> & {
+type AuditRow = Omit<
+  AuditRecord,
+  | "principalId"
+  | "principalName"
+  | "appId"
+  | "team"
+  | "errorCode"
+  | "clientRequestId"
+  | "operationId"
+  | "status"
+  | "source"
+  | "count"
+> & {
+  status?: number;
+  source?: string;
+  /** Absent on rows written before counts existed: 1. */
+  count?: number;
   principalId?: string;
   principalName?: string;
   appId?: string;
@@ -52,9 +64,19 @@ type AuditRow = Omit<AuditRecord, "principalId" | "principalName" | "appId" | "t
   operationId?: string;
 };
 
+/** Rows one transaction deletes at most (a Table Storage batch). */
+const BATCH = 100;
+
+/** Table keys of a record: its UTC day, and inverted time + id (newest first inside the day). */
+function keysOf(record: Pick<AuditRecord, "time" | "id">): { partitionKey: string; rowKey: string } {
+  const ms = Date.parse(record.time);
+  return { partitionKey: dayOf(ms), rowKey: `${invertedTime(ms)}-${record.id}` };
+}
+
 /**
- * {@link AuditLog} on Table Storage, append-only (`createEntity`, never
- * update or delete). Keys: PartitionKey = UTC day of `time` (`YYYY-MM-DD`),
+ * {@link AuditLog} on Table Storage: records are created (`createEntity`),
+ * only the outcome of a record written before a change is merged into it
+ * (`settle`), and retention deletes whole days (`deleteOlderThan`). Keys: PartitionKey = UTC day of `time` (`YYYY-MM-DD`),
  * RowKey = inverted epoch milliseconds (13 digits) + `-` + record id, so a
  * day's records come back newest first and a time window is a RowKey range
  * inside each day's partition. A page walks partitions from `to`'s day back
@@ -63,11 +85,10 @@ type AuditRow = Omit<AuditRecord, "principalId" | "principalName" | "appId" | "t
  * inside it) is opaque to callers.
  */
 export class AuditTable implements AuditLog {
-
   readonly #createTable: () => Promise<void>;
 
   constructor(private readonly client: TableClient) {
-    this.#createTable = tableCreator(client);
+    this.#createTable = tableCreator(client, (error) => storageError(error, "creating the audit table"));
   }
 
   #ensureTable(): Promise<void> {
@@ -76,15 +97,62 @@ export class AuditTable implements AuditLog {
 
   async append(record: AuditRecord): Promise<void> {
     await this.#ensureTable();
-    const ms = Date.parse(record.time);
-    const row: Record<string, unknown> = { partitionKey: dayOf(ms), rowKey: `${invertedTime(ms)}-${record.id}` };
+    const row: Record<string, unknown> = keysOf(record);
     // Null columns are left out: Table Storage has no null.
     for (const [name, value] of Object.entries(record)) if (value !== null) row[name] = value;
-    await this.client.createEntity(row as { partitionKey: string; rowKey: string });
+    try {
+      await this.client.createEntity(row as { partitionKey: string; rowKey: string });
+    } catch (error) {
+      throw storageError(error, "appending an audit record");
+    }
+  }
+
+  async settle(record: AuditRecord): Promise<void> {
+    await this.#ensureTable();
+    const outcome: Record<string, unknown> = { ...keysOf(record) };
+    for (const name of ["status", "errorCode", "operationId"] as const)
+      if (record[name] !== null) outcome[name] = record[name];
+    try {
+      // Merge with If-Match: * — the row must exist (404 otherwise); nothing but the outcome changes.
+      await this.client.updateEntity(outcome as { partitionKey: string; rowKey: string }, "Merge");
+    } catch (error) {
+      throw storageError(error, "recording an audit outcome");
+    }
+  }
+
+  async deleteOlderThan(cutoff: Date, limit: number): Promise<number> {
+    await this.#ensureTable();
+    const before = dayOf(cutoff.getTime());
+    const byDay = new Map<string, string[]>();
+    let found = 0;
+    try {
+      const rows = this.client.listEntities<{ partitionKey: string; rowKey: string }>({
+        queryOptions: { filter: odata`PartitionKey lt ${before}`, select: ["PartitionKey", "RowKey"] },
+      });
+      for await (const row of rows) {
+        const keys = byDay.get(row.partitionKey) ?? [];
+        keys.push(row.rowKey);
+        byDay.set(row.partitionKey, keys);
+        if (++found >= limit) break;
+      }
+      for (const [partitionKey, rowKeys] of byDay) {
+        for (let i = 0; i < rowKeys.length; i += BATCH) {
+          await this.client.submitTransaction(
+            rowKeys.slice(i, i + BATCH).map((rowKey) => ["delete", { partitionKey, rowKey }] as const),
+          );
+        }
+      }
+    } catch (error) {
+      throw storageError(error, "removing audit records past retention");
+    }
+    return found;
   }
 
   async list(query: AuditQuery): Promise<AuditPage> {
-    const start = query.continuationToken === undefined ? { d: dayOf(query.to.getTime()) } : decodeContinuation(query.continuationToken);
+    const start =
+      query.continuationToken === undefined
+        ? { d: dayOf(query.to.getTime()) }
+        : decodeAuditContinuation(query.continuationToken);
     await this.#ensureTable();
     const firstDay = dayOf(query.from.getTime());
     const newest = invertedTime(query.to.getTime());
@@ -97,10 +165,7 @@ export class AuditTable implements AuditLog {
       let filter = odata`PartitionKey eq ${day} and RowKey ge ${newest} and RowKey lt ${oldest}`;
       if (query.team !== undefined) filter += odata` and team eq ${query.team}`;
       if (query.action !== undefined) filter += odata` and action eq ${query.action}`;
-      const pages = this.client
-        .listEntities<AuditRow>({ queryOptions: { filter } })
-        .byPage({ maxPageSize: query.top - records.length, ...(inner !== undefined ? { continuationToken: inner } : {}) });
-      const page = (await pages.next()).value as (AuditRow[] & { continuationToken?: string }) | undefined;
+      const page = await this.#page(filter, query.top - records.length, inner);
       for (const row of page ?? []) records.push(toRecord(row));
       if (page?.continuationToken !== undefined) {
         inner = page.continuationToken;
@@ -110,7 +175,30 @@ export class AuditTable implements AuditLog {
       }
     }
     const more = day >= firstDay;
-    return { records, continuationToken: more ? encodeContinuation(inner === undefined ? { d: day } : { d: day, k: inner }) : undefined };
+    return {
+      records,
+      continuationToken: more ? encodeContinuation(inner === undefined ? { d: day } : { d: day, k: inner }) : undefined,
+    };
+  }
+
+  async #page(
+    filter: string,
+    top: number,
+    continuationToken: string | undefined,
+  ): Promise<(AuditRow[] & { continuationToken?: string }) | undefined> {
+    try {
+      const pages = this.client
+        .listEntities<AuditRow>({ queryOptions: { filter } })
+        .byPage({ maxPageSize: top, ...(continuationToken !== undefined ? { continuationToken } : {}) });
+      return (await pages.next()).value as (AuditRow[] & { continuationToken?: string }) | undefined;
+    } catch (error) {
+      // A forged inner token fails in the SDK (it decodes it) or at Table Storage (400).
+      if (continuationToken !== undefined && (error instanceof SyntaxError || statusOf(error) === 400))
+        throw new SandboxError("InvalidRequest", "continuationToken is not a token this API issued.", {
+          target: "query.continuationToken",
+        });
+      throw storageError(error, "listing audit records");
+    }
   }
 }
 
@@ -125,10 +213,12 @@ function toRecord(row: AuditRow): AuditRecord {
     action: row.action,
     method: row.method,
     target: row.target,
-    status: row.status,
+    status: row.status ?? null,
     errorCode: row.errorCode ?? null,
     requestId: row.requestId,
     clientRequestId: row.clientRequestId ?? null,
     operationId: row.operationId ?? null,
+    source: row.source ?? null,
+    count: row.count ?? 1,
   };
 }

@@ -1,8 +1,9 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { odata, RestError, type TableClient } from "@azure/data-tables";
+import { odata, type TableClient } from "@azure/data-tables";
 import type { JobSlotStore, ReserveOutcome } from "../../domain/policy/jobSlots.js";
 import { SandboxError } from "../../domain/sandboxError.js";
 import { tableCreator } from "./tableClients.js";
+import { statusOf, storageError } from "./tableErrors.js";
 
 /** Default table of job slots. */
 export const JOB_SLOTS_TABLE = "sandboxjobslots";
@@ -15,10 +16,6 @@ type CounterRow = {
   rowKey: string;
   count: number;
 };
-
-function statusOf(error: unknown): number | undefined {
-  return error instanceof RestError ? error.statusCode : (error as { statusCode?: number }).statusCode;
-}
 
 /** Row key of a job's slot: ids may hold `/`, which row keys may not. */
 function slotKey(jobId: string): string {
@@ -35,11 +32,12 @@ function slotKey(jobId: string): string {
  * row create (409) and is retried into `alreadyHeld`.
  */
 export class JobSlotTable implements JobSlotStore {
-
   readonly #createTable: () => Promise<void>;
+  /** Each team's counter as this instance last wrote it (count and ETag); a hint, never trusted without If-Match. */
+  readonly #known = new Map<string, { count: number; etag: string }>();
 
   constructor(private readonly client: TableClient) {
-    this.#createTable = tableCreator(client);
+    this.#createTable = tableCreator(client, (error) => storageError(error, "creating the job slots table"));
   }
 
   #ensureTable(): Promise<void> {
@@ -52,7 +50,7 @@ export class JobSlotTable implements JobSlotStore {
       return { count: row.count, etag: row.etag };
     } catch (error) {
       if (statusOf(error) === 404) return { count: 0, etag: undefined };
-      throw error;
+      throw storageError(error, "reading a job slot counter");
     }
   }
 
@@ -62,7 +60,7 @@ export class JobSlotTable implements JobSlotStore {
       return true;
     } catch (error) {
       if (statusOf(error) === 404) return false;
-      throw error;
+      throw storageError(error, "reading a job slot");
     }
   }
 
@@ -74,55 +72,85 @@ export class JobSlotTable implements JobSlotStore {
       // Jittered backoff so contending instances do not retry in lockstep.
       await sleep(Math.random() * Math.min(200, 5 * 2 ** i));
     }
-    throw new SandboxError("ServiceUnavailable", "The job slot counter is too contended right now; retry shortly.", { retryAfterSeconds: 1 });
+    throw new SandboxError("ServiceUnavailable", "The job slot counter is too contended right now; retry shortly.", {
+      retryAfterSeconds: 1,
+    });
   }
 
   async tryReserve(team: string, jobId: string, limit: number): Promise<ReserveOutcome> {
+    let known = this.#known.get(team);
     return this.#retrying(async () => {
-      const { count, etag } = await this.#counter(team);
-      if (await this.#exists(team, slotKey(jobId))) return { outcome: "alreadyHeld", inUse: count };
+      // The counter as this instance last wrote or read it, when it says there is room: the
+      // transaction below is conditional on its ETag, so a stale copy costs one 412 and a re-read.
+      // Without one (or when it says full) both rows are read first.
+      const last = known !== undefined && known.count < limit ? known : undefined;
+      known = undefined;
+      const [{ count, etag }, held] = last
+        ? [last, false]
+        : await Promise.all([this.#counter(team), this.#exists(team, slotKey(jobId))]);
+      if (held) return { outcome: "alreadyHeld", inUse: count };
       if (count >= limit) return { outcome: "full", inUse: count };
       const counter: CounterRow = { partitionKey: team, rowKey: COUNTER, count: count + 1 };
       try {
-        await this.client.submitTransaction([
+        const response = await this.client.submitTransaction([
           etag === undefined ? ["create", counter] : ["update", counter, "Replace", { etag }],
           ["create", { partitionKey: team, rowKey: slotKey(jobId), jobId, reservedAt: new Date().toISOString() }],
         ]);
+        this.#remember(team, count + 1, response.subResponses[0]?.etag);
         return { outcome: "reserved", inUse: count + 1 };
       } catch (error) {
+        this.#known.delete(team);
         const status = statusOf(error);
+        // 409 after a remembered counter: the slot row may exist (alreadyHeld) or the counter was
+        // created meanwhile; the re-read decides.
         if (status === 412 || status === 409) return "conflict";
-        throw error;
+        throw storageError(error, "reserving a job slot");
       }
     });
   }
 
   async release(team: string, jobId: string): Promise<boolean> {
     return this.#retrying(async () => {
-      const { count, etag } = await this.#counter(team);
-      if (etag === undefined || !(await this.#exists(team, slotKey(jobId)))) return false;
+      // Both reads at once; the transaction below is conditional on the counter's ETag anyway.
+      const [{ count, etag }, held] = await Promise.all([this.#counter(team), this.#exists(team, slotKey(jobId))]);
+      if (etag === undefined || !held) return false;
       try {
-        await this.client.submitTransaction([
+        const response = await this.client.submitTransaction([
           ["update", { partitionKey: team, rowKey: COUNTER, count: Math.max(0, count - 1) }, "Replace", { etag }],
           ["delete", { partitionKey: team, rowKey: slotKey(jobId) }],
         ]);
+        this.#remember(team, Math.max(0, count - 1), response.subResponses[0]?.etag);
         return true;
       } catch (error) {
+        this.#known.delete(team);
         const status = statusOf(error);
         // 404: another release deleted the row first; re-read decides.
         if (status === 412 || status === 409 || status === 404) return "conflict";
-        throw error;
+        throw storageError(error, "releasing a job slot");
       }
     });
+  }
+
+  /** Keeps the counter this instance just wrote (no ETag in the answer: nothing kept). */
+  #remember(team: string, count: number, etag: unknown): void {
+    if (typeof etag === "string" && etag.length > 0) this.#known.set(team, { count, etag });
+    else this.#known.delete(team);
   }
 
   async holders(team: string): Promise<string[]> {
     await this.#ensureTable();
     const ids: string[] = [];
     const rows = this.client.listEntities<{ jobId: string }>({
-      queryOptions: { filter: odata`PartitionKey eq ${team} and RowKey ge ${"job:"} and RowKey lt ${"job;"}`, select: ["jobId"] },
+      queryOptions: {
+        filter: odata`PartitionKey eq ${team} and RowKey ge ${"job:"} and RowKey lt ${"job;"}`,
+        select: ["jobId"],
+      },
     });
-    for await (const row of rows) ids.push(row.jobId);
+    try {
+      for await (const row of rows) ids.push(row.jobId);
+    } catch (error) {
+      throw storageError(error, "listing job slots");
+    }
     return ids;
   }
 }

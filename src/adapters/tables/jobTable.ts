@@ -1,31 +1,28 @@
-import { odata, RestError, type TableClient, type TableEntityResult, type TransactionAction } from "@azure/data-tables";
+import { odata, type TableClient, type TableEntityResult, type TransactionAction } from "@azure/data-tables";
 import { clusterKey, type JobRecord, type JobStatus } from "../../domain/jobs/jobRecord.js";
 import type { ActiveJobKey, JobListQuery, JobPage, JobStore } from "../../domain/jobs/jobStore.js";
 import type { ClusterRef } from "../../domain/kubernetes/clusterKubernetes.js";
 import { SandboxError } from "../../domain/sandboxError.js";
-import { tableCreator } from "./tableClients.js";
+import { isStorableTableKey, tableCreator } from "./tableClients.js";
+import { decodeContinuation, encodeContinuation } from "./continuationToken.js";
+import { statusOf, storageError } from "./tableErrors.js";
+import { jobEvents } from "../../domain/events/cloudEvent.js";
+import { outboxActions } from "./outboxRows.js";
+import { serviceMetrics } from "../../telemetry/metrics.js";
 
 /** Default table of job rows (schema: docs/jobs-table.md). */
 export const JOBS_TABLE = "sandboxjobs";
 
 /** Partition of the active-job pointers (team names cannot start with `~`). */
 const ACTIVE_PARTITION = "~active";
+/** Outbox rows in the job's partition (events written with the change that causes them; see outboxRows.ts). */
+export const JOB_OUTBOX_PREFIX = "evt|";
 /** Bytes of log per row (binary properties hold at most 64 KiB). */
 export const LOG_CHUNK_BYTES = 60 * 1024;
 /** Longest `message` kept in a row, characters. */
 const MAX_MESSAGE_CHARS = 4000;
 
 type Row = Record<string, unknown> & { partitionKey: string; rowKey: string };
-
-function statusOf(error: unknown): number | undefined {
-  return error instanceof RestError ? error.statusCode : (error as { statusCode?: number } | undefined)?.statusCode;
-}
-
-function storageError(error: unknown, what: string): SandboxError {
-  if (error instanceof SandboxError) return error;
-  const status = statusOf(error);
-  return new SandboxError("ServiceUnavailable", `Table Storage failed while ${what}${status ? ` (HTTP ${status})` : ""}.`, { retryAfterSeconds: 5, cause: error });
-}
 
 const jobKey = (ck: string, name: string): string => `job|${ck}|${name}`;
 const logPrefix = (ck: string, name: string, uid: string): string => `log|${ck}|${name}|${uid}|`;
@@ -67,6 +64,7 @@ function toRow(record: JobRecord): Row {
     logChunks: record.logs?.chunks,
     logTruncated: record.logs?.truncated,
     logCapturedAt: record.logs?.capturedAt,
+    announcedStatus: record.announcedStatus,
   };
   for (const [k, v] of Object.entries(optional)) if (v !== undefined) row[k] = v;
   return row;
@@ -78,13 +76,20 @@ const num = (v: unknown): number | undefined => (typeof v === "number" ? v : und
 function fromRow(row: TableEntityResult<Record<string, unknown>>): JobRecord {
   const record: JobRecord = {
     team: String(row.team),
-    cluster: { subscriptionId: String(row.subscriptionId), resourceGroup: String(row.resourceGroup), clusterName: String(row.clusterName) },
+    cluster: {
+      subscriptionId: String(row.subscriptionId),
+      resourceGroup: String(row.resourceGroup),
+      clusterName: String(row.clusterName),
+    },
     name: String(row.name),
     namespace: String(row.namespace),
     uid: String(row.uid),
     isolation: row.isolation === "none" ? "none" : "sandbox",
     runtimeClassName: str(row.runtimeClassName),
-    sandboxVm: num(row.sandboxVCpu) !== undefined ? { vCpu: num(row.sandboxVCpu)!, memoryMiB: num(row.sandboxMemoryMiB) ?? 0 } : undefined,
+    sandboxVm:
+      num(row.sandboxVCpu) !== undefined
+        ? { vCpu: num(row.sandboxVCpu)!, memoryMiB: num(row.sandboxMemoryMiB) ?? 0 }
+        : undefined,
     image: String(row.image),
     status: String(row.status) as JobStatus,
     createdAt: String(row.createdAt),
@@ -94,12 +99,19 @@ function fromRow(row: TableEntityResult<Record<string, unknown>>): JobRecord {
     refreshedAt: str(row.refreshedAt),
     logs:
       num(row.logChunks) !== undefined
-        ? { bytes: num(row.logBytes) ?? 0, chunks: num(row.logChunks)!, truncated: row.logTruncated === true, capturedAt: str(row.logCapturedAt) ?? "" }
+        ? {
+            bytes: num(row.logBytes) ?? 0,
+            chunks: num(row.logChunks)!,
+            truncated: row.logTruncated === true,
+            capturedAt: str(row.logCapturedAt) ?? "",
+          }
         : undefined,
     etag: row.etag,
   };
   const exitCode = num(row.exitCode);
   if (exitCode !== undefined) record.exitCode = exitCode;
+  const announced = str(row.announcedStatus);
+  if (announced !== undefined) record.announcedStatus = announced;
   for (const key of ["reason", "message", "startedAt", "finishedAt"] as const) {
     const value = str(row[key]);
     if (value !== undefined) record[key] = value;
@@ -107,23 +119,24 @@ function fromRow(row: TableEntityResult<Record<string, unknown>>): JobRecord {
   return record;
 }
 
+/** The record as written: events its state warrants (if not yet announced) go into the outbox of its partition. */
+function withEvents(record: JobRecord): { record: JobRecord; outbox: TransactionAction[] } {
+  const events = jobEvents(record, record.announcedStatus);
+  if (events.length === 0) return { record, outbox: [] };
+  serviceMetrics.jobStatus(record.status);
+  return {
+    record: { ...record, announcedStatus: record.status },
+    outbox: outboxActions(record.team, JOB_OUTBOX_PREFIX, events),
+  };
+}
+
 interface Continuation {
   /** Tables' continuation token. */
   t: string;
 }
 
-function encodeContinuation(c: Continuation): string {
-  return Buffer.from(JSON.stringify(c), "utf8").toString("base64url");
-}
-
-function decodeContinuation(token: string): Continuation {
-  try {
-    const parsed = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as Partial<Continuation>;
-    if (typeof parsed.t === "string" && parsed.t.length > 0) return { t: parsed.t };
-  } catch {
-    // fall through
-  }
-  throw new SandboxError("InvalidRequest", "continuationToken is not a token this API issued.", { target: "query.continuationToken" });
+function decodeJobContinuation(token: string): Continuation {
+  return decodeContinuation(token, (v) => (typeof v.t === "string" && v.t.length > 0 ? { t: v.t } : undefined));
 }
 
 /**
@@ -135,7 +148,6 @@ function decodeContinuation(token: string): Continuation {
  * timer. Updates are conditional on the row's ETag.
  */
 export class JobTable implements JobStore {
-
   readonly #createTable: () => Promise<void>;
 
   constructor(private readonly client: TableClient) {
@@ -147,6 +159,8 @@ export class JobTable implements JobStore {
   }
 
   async #getRow(team: string, rowKey: string): Promise<JobRecord | undefined> {
+    // Cluster and job names come from the URL: one Table Storage cannot store names no row.
+    if (!isStorableTableKey(team) || !isStorableTableKey(rowKey)) return undefined;
     await this.#ensureTable();
     try {
       return fromRow(await this.client.getEntity<Record<string, unknown>>(team, rowKey));
@@ -156,21 +170,50 @@ export class JobTable implements JobStore {
     }
   }
 
+  /**
+   * Creates the job row and its active pointer at once (the timer keeps a
+   * young pointer whose row is on its way). A 409 from the create is read
+   * back: when the row is this submission's own (same `uid`), the create had
+   * reached the table and only its answer was lost, so the SDK's retry found
+   * it — that is a success, not "a job of that name already exists". A
+   * failure after the row was created leaves it; the caller removes its own
+   * row (the submitter).
+   */
   async insert(record: JobRecord): Promise<JobRecord> {
     await this.#ensureTable();
+    const ck = clusterKey(record.cluster);
     const row = toRow(record);
-    try {
-      const response = await this.client.createEntity(row);
-      const ck = clusterKey(record.cluster);
-      await this.client.upsertEntity(
-        { partitionKey: ACTIVE_PARTITION, rowKey: activeKey(record.team, ck, record.name), team: record.team, subscriptionId: record.cluster.subscriptionId, resourceGroup: record.cluster.resourceGroup, clusterName: record.cluster.clusterName, name: record.name },
-        "Replace",
-      );
-      return { ...record, etag: response.etag ?? "" };
-    } catch (error) {
-      if (statusOf(error) === 409) throw new SandboxError("Conflict", `A job named "${record.name}" already exists on cluster "${record.cluster.clusterName}".`, { target: "body.name" });
-      throw storageError(error, "recording the job");
+    const pointer = {
+      partitionKey: ACTIVE_PARTITION,
+      rowKey: activeKey(record.team, ck, record.name),
+      team: record.team,
+      subscriptionId: record.cluster.subscriptionId,
+      resourceGroup: record.cluster.resourceGroup,
+      clusterName: record.cluster.clusterName,
+      name: record.name,
+    };
+    // Row and pointer at once (two partitions: no one transaction). A pointer whose row is not
+    // there yet is kept by the timer for a grace period (`listActive` gives its time); a pointer
+    // left by a failed create points at the same-named job or at nothing, and the timer clears it.
+    const [created, pointed] = await Promise.allSettled([
+      this.client.createEntity(row),
+      this.client.upsertEntity(pointer, "Replace"),
+    ]);
+    let etag: string;
+    if (created.status === "fulfilled") etag = created.value.etag ?? "";
+    else {
+      if (statusOf(created.reason) !== 409) throw storageError(created.reason, "recording the job");
+      const existing = await this.#getRow(record.team, row.rowKey);
+      if (!existing || existing.uid !== record.uid)
+        throw new SandboxError(
+          "Conflict",
+          `A job named "${record.name}" already exists on cluster "${record.cluster.clusterName}".`,
+          { target: "body.name" },
+        );
+      etag = existing.etag ?? "";
     }
+    if (pointed.status === "rejected") throw storageError(pointed.reason, "recording the job");
+    return { ...record, etag };
   }
 
   get(team: string, cluster: ClusterRef, name: string): Promise<JobRecord | undefined> {
@@ -181,16 +224,29 @@ export class JobTable implements JobStore {
     await this.#ensureTable();
     const out: JobRecord[] = [];
     try {
-      for await (const row of this.client.listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`RowKey eq ${jobKey(clusterKey(cluster), name)}` } })) out.push(fromRow(row));
+      for await (const row of this.client.listEntities<Record<string, unknown>>({
+        queryOptions: { filter: odata`RowKey eq ${jobKey(clusterKey(cluster), name)}` },
+      }))
+        out.push(fromRow(row));
     } catch (error) {
       throw storageError(error, "finding a job");
     }
     return out;
   }
 
-  async update(record: JobRecord): Promise<JobRecord | undefined> {
+  async update(given: JobRecord): Promise<JobRecord | undefined> {
     await this.#ensureTable();
+    const { record, outbox } = withEvents(given);
     try {
+      if (outbox.length > 0) {
+        const response = await this.client.submitTransaction([
+          ["update", toRow(record), "Replace", { etag: record.etag ?? "*" }],
+          ...outbox,
+        ]);
+        const etag = response.subResponses[0]?.etag;
+        if (typeof etag === "string" && etag.length > 0) return { ...record, etag };
+        return await this.#getRow(record.team, jobKey(clusterKey(record.cluster), record.name));
+      }
       const response = await this.client.updateEntity(toRow(record), "Replace", { etag: record.etag ?? "*" });
       return { ...record, etag: response.etag ?? "" };
     } catch (error) {
@@ -205,16 +261,30 @@ export class JobTable implements JobStore {
     const bytes = Buffer.from(logText, "utf8");
     const chunks: Buffer[] = [];
     for (let i = 0; i < bytes.length; i += LOG_CHUNK_BYTES) chunks.push(bytes.subarray(i, i + LOG_CHUNK_BYTES));
-    const next: JobRecord = { ...record, logs: { bytes: bytes.length, chunks: chunks.length, truncated, capturedAt: new Date().toISOString() } };
+    const { record: next, outbox } = withEvents({
+      ...record,
+      logs: { bytes: bytes.length, chunks: chunks.length, truncated, capturedAt: new Date().toISOString() },
+    });
     const prefix = logPrefix(clusterKey(record.cluster), record.name, record.uid);
     const actions: TransactionAction[] = [
       ["update", toRow(next), "Replace", { etag: record.etag ?? "*" }],
-      ...chunks.map((chunk, i): TransactionAction => ["upsert", { partitionKey: record.team, rowKey: `${prefix}${String(i).padStart(3, "0")}`, data: new Uint8Array(chunk) }, "Replace"]),
+      ...outbox,
+      ...chunks.map((chunk, i): TransactionAction => [
+        "upsert",
+        { partitionKey: record.team, rowKey: `${prefix}${String(i).padStart(3, "0")}`, data: new Uint8Array(chunk) },
+        "Replace",
+      ]),
     ];
     try {
       const response = await this.client.submitTransaction(actions);
       const etag = response.subResponses[0]?.etag;
-      return { ...next, etag: typeof etag === "string" && etag.length > 0 ? etag : ((await this.#getRow(record.team, jobKey(clusterKey(record.cluster), record.name)))?.etag ?? "") };
+      return {
+        ...next,
+        etag:
+          typeof etag === "string" && etag.length > 0
+            ? etag
+            : ((await this.#getRow(record.team, jobKey(clusterKey(record.cluster), record.name)))?.etag ?? ""),
+      };
     } catch (error) {
       const status = statusOf(error);
       if (status === 412 || status === 404) return undefined;
@@ -229,7 +299,9 @@ export class JobTable implements JobStore {
     const parts: Buffer[] = [];
     try {
       const rows = this.client.listEntities<{ data: Uint8Array }>({
-        queryOptions: { filter: odata`PartitionKey eq ${record.team} and RowKey ge ${prefix} and RowKey lt ${`${prefix}~`}` },
+        queryOptions: {
+          filter: odata`PartitionKey eq ${record.team} and RowKey ge ${prefix} and RowKey lt ${`${prefix}~`}`,
+        },
       });
       for await (const row of rows) parts.push(Buffer.from(row.data));
     } catch (error) {
@@ -244,10 +316,16 @@ export class JobTable implements JobStore {
     const logs = `log|${ck}|${record.name}|`;
     try {
       const keys: string[] = [];
-      for await (const row of this.client.listEntities({ queryOptions: { filter: odata`PartitionKey eq ${record.team} and RowKey ge ${logs} and RowKey lt ${`${logs}~`}`, select: ["RowKey"] } })) {
+      for await (const row of this.client.listEntities({
+        queryOptions: {
+          filter: odata`PartitionKey eq ${record.team} and RowKey ge ${logs} and RowKey lt ${`${logs}~`}`,
+          select: ["RowKey"],
+        },
+      })) {
         keys.push(String(row.rowKey));
       }
-      for (const key of [...keys, jobKey(ck, record.name)]) await this.client.deleteEntity(record.team, key).catch(ignore404);
+      for (const key of [...keys, jobKey(ck, record.name)])
+        await this.client.deleteEntity(record.team, key).catch(ignore404);
       await this.client.deleteEntity(ACTIVE_PARTITION, activeKey(record.team, ck, record.name)).catch(ignore404);
     } catch (error) {
       throw storageError(error, "deleting a job");
@@ -267,15 +345,18 @@ export class JobTable implements JobStore {
     }
     if (query.clusterName !== undefined) filters.push(odata`clusterNameKey eq ${query.clusterName.toLowerCase()}`);
     if (query.status !== undefined) filters.push(odata`status eq ${query.status}`);
-    const continuation = query.continuationToken === undefined ? undefined : decodeContinuation(query.continuationToken).t;
+    const continuation =
+      query.continuationToken === undefined ? undefined : decodeJobContinuation(query.continuationToken).t;
     try {
       const pages = this.client
         .listEntities<Record<string, unknown>>({ queryOptions: { filter: filters.join(" and ") } })
         .byPage({ maxPageSize: query.top, ...(continuation !== undefined ? { continuationToken: continuation } : {}) });
-      const page = (await pages.next()).value as (TableEntityResult<Record<string, unknown>>[] & { continuationToken?: string }) | undefined;
+      const page = (await pages.next()).value as
+        (TableEntityResult<Record<string, unknown>>[] & { continuationToken?: string }) | undefined;
       return {
         records: (page ?? []).map(fromRow),
-        continuationToken: page?.continuationToken !== undefined ? encodeContinuation({ t: page.continuationToken }) : undefined,
+        continuationToken:
+          page?.continuationToken !== undefined ? encodeContinuation({ t: page.continuationToken }) : undefined,
       };
     } catch (error) {
       throw storageError(error, "listing jobs");
@@ -286,9 +367,20 @@ export class JobTable implements JobStore {
     await this.#ensureTable();
     const out: ActiveJobKey[] = [];
     try {
-      const rows = this.client.listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`PartitionKey eq ${ACTIVE_PARTITION}` } });
+      const rows = this.client.listEntities<Record<string, unknown>>({
+        queryOptions: { filter: odata`PartitionKey eq ${ACTIVE_PARTITION}` },
+      });
       for await (const row of rows) {
-        out.push({ team: String(row.team), cluster: { subscriptionId: String(row.subscriptionId), resourceGroup: String(row.resourceGroup), clusterName: String(row.clusterName) }, name: String(row.name) });
+        out.push({
+          team: String(row.team),
+          cluster: {
+            subscriptionId: String(row.subscriptionId),
+            resourceGroup: String(row.resourceGroup),
+            clusterName: String(row.clusterName),
+          },
+          name: String(row.name),
+          since: typeof row.timestamp === "string" ? row.timestamp : undefined,
+        });
         if (out.length >= limit) break;
       }
     } catch (error) {

@@ -1,18 +1,23 @@
-import { RestError, type TableClient } from "@azure/data-tables";
+import type { TableClient } from "@azure/data-tables";
 import { SandboxError } from "../../domain/sandboxError.js";
-import type { RepeatabilityRecord, RepeatabilityStore, RepeatableResponse } from "../../domain/operations/repeatability.js";
+import type {
+  RepeatabilityRecord,
+  RepeatabilityStore,
+  RepeatableResponse,
+} from "../../domain/operations/repeatability.js";
 import { tableCreator } from "./tableClients.js";
+import { statusOf, storageError } from "./tableErrors.js";
 
 /** Default table name of {@link TableRepeatabilityStore}. */
 export const REPEATABILITY_TABLE = "repeatability";
 
-function statusOf(error: unknown): number | undefined {
-  return error instanceof RestError ? error.statusCode : (error as { statusCode?: number }).statusCode;
-}
-
-function storageError(error: unknown, what: string): SandboxError {
-  return new SandboxError("ServiceUnavailable", `Table Storage failed while ${what}.`, { retryAfterSeconds: 5, cause: error });
-}
+/**
+ * How long a `pending` reservation is honoured. The instance that made it
+ * either completes or releases it within one request; past this it died
+ * mid-request (a crash, an OOM kill, a scale-in), and a retry with the same
+ * id takes the reservation over instead of waiting out the 24 h window.
+ */
+export const PENDING_LEASE_MS = 60_000;
 
 /**
  * {@link RepeatabilityStore} on Azure Tables: partition = first two hex
@@ -24,7 +29,10 @@ function storageError(error: unknown, what: string): SandboxError {
 export class TableRepeatabilityStore implements RepeatabilityStore {
   readonly #ensure: () => Promise<void>;
 
-  constructor(readonly client: TableClient) {
+  constructor(
+    readonly client: TableClient,
+    private readonly now: () => number = Date.now,
+  ) {
     this.#ensure = tableCreator(client, (error) => storageError(error, "creating the repeatability table"));
   }
 
@@ -35,19 +43,27 @@ export class TableRepeatabilityStore implements RepeatabilityStore {
       fingerprint: record.fingerprint,
       state: record.state,
       expiresAt: new Date(record.expiresAt).toISOString(),
+      reservedAt: new Date(this.now()).toISOString(),
     };
     if (record.response) row.response = JSON.stringify(record.response);
     return row;
   }
 
-  async #read(key: string): Promise<{ record: RepeatabilityRecord; etag: string } | undefined> {
+  async #read(key: string): Promise<{ record: RepeatabilityRecord; etag: string; reservedAt: number } | undefined> {
     await this.#ensure();
     try {
       const row = await this.client.getEntity<Record<string, unknown>>(key.slice(0, 2), key);
       const response = typeof row.response === "string" ? (JSON.parse(row.response) as RepeatableResponse) : undefined;
       return {
-        record: { fingerprint: String(row.fingerprint), state: row.state === "done" ? "done" : "pending", response, expiresAt: Date.parse(String(row.expiresAt)) },
+        record: {
+          fingerprint: String(row.fingerprint),
+          state: row.state === "done" ? "done" : "pending",
+          response,
+          expiresAt: Date.parse(String(row.expiresAt)),
+        },
         etag: row.etag,
+        // Rows written before reservedAt existed count as reserved at their creation (never abandoned).
+        reservedAt: typeof row.reservedAt === "string" ? Date.parse(row.reservedAt) : this.now(),
       };
     } catch (error) {
       if (statusOf(error) === 404) return undefined;
@@ -59,21 +75,32 @@ export class TableRepeatabilityStore implements RepeatabilityStore {
     return (await this.#read(key))?.record;
   }
 
-  async reserve(key: string, fingerprint: string, expiresAt: number): Promise<{ reserved: true } | { reserved: false; existing: RepeatabilityRecord }> {
+  async reserve(
+    key: string,
+    fingerprint: string,
+    expiresAt: number,
+  ): Promise<{ reserved: true } | { reserved: false; existing: RepeatabilityRecord }> {
     await this.#ensure();
     for (let round = 0; round < 4; round++) {
       try {
-        await this.client.createEntity(this.#row(key, { fingerprint, state: "pending", response: undefined, expiresAt }));
+        await this.client.createEntity(
+          this.#row(key, { fingerprint, state: "pending", response: undefined, expiresAt }),
+        );
         return { reserved: true };
       } catch (error) {
         if (statusOf(error) !== 409) throw storageError(error, "reserving a request id");
       }
       const existing = await this.#read(key);
       if (!existing) continue;
-      if (existing.record.expiresAt > Date.now()) return { reserved: false, existing: existing.record };
-      // Expired: take it over, conditionally on the row we saw.
+      const abandoned = existing.record.state === "pending" && existing.reservedAt + PENDING_LEASE_MS < this.now();
+      if (existing.record.expiresAt > this.now() && !abandoned) return { reserved: false, existing: existing.record };
+      // Expired, or abandoned by an instance that died mid-request: take it over, conditionally on the row we saw.
       try {
-        await this.client.updateEntity(this.#row(key, { fingerprint, state: "pending", response: undefined, expiresAt }), "Replace", { etag: existing.etag });
+        await this.client.updateEntity(
+          this.#row(key, { fingerprint, state: "pending", response: undefined, expiresAt }),
+          "Replace",
+          { etag: existing.etag },
+        );
         return { reserved: true };
       } catch (error) {
         if (statusOf(error) !== 412 && statusOf(error) !== 404) throw storageError(error, "reserving a request id");
@@ -86,7 +113,9 @@ export class TableRepeatabilityStore implements RepeatabilityStore {
     const existing = await this.#read(key);
     if (!existing) return;
     try {
-      await this.client.updateEntity(this.#row(key, { ...existing.record, state: "done", response }), "Replace", { etag: existing.etag });
+      await this.client.updateEntity(this.#row(key, { ...existing.record, state: "done", response }), "Replace", {
+        etag: existing.etag,
+      });
     } catch (error) {
       throw storageError(error, "storing a response for replay");
     }

@@ -16,6 +16,8 @@ export interface Principal {
   readonly appId: string | undefined;
   /** Entra group object ids (`groups` claim), for the policy's group → team mapping. */
   readonly groups?: readonly string[];
+  /** True when Entra left the groups out because there were too many (`_claim_names.groups` or `hasgroups`). */
+  readonly groupsOverage?: boolean;
 }
 
 export function isRole(value: string): value is Role {

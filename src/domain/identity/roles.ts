@@ -23,6 +23,9 @@ export function hasRole(principal: Principal, role: Role): boolean {
  */
 export function requireRole(principal: Principal, role: Role): void {
   if (!hasRole(principal, role)) {
-    throw new SandboxError("Forbidden", `This action needs the ${role} role (or higher); the token has ${principal.roles.length > 0 ? principal.roles.join(", ") : "no roles"}.`);
+    throw new SandboxError(
+      "Forbidden",
+      `This action needs the ${role} role (or higher); the token has ${principal.roles.length > 0 ? principal.roles.join(", ") : "no roles"}.`,
+    );
   }
 }

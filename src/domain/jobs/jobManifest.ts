@@ -5,6 +5,8 @@ export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
 export const MANAGED_BY_VALUE = "aks-pod-sandbox";
 export const TEAM_LABEL = "aks-pod-sandbox.io/team";
 export const JOB_ID_LABEL = "aks-pod-sandbox.io/job-id";
+/** The one container of a job's pod. */
+export const JOB_CONTAINER_NAME = "main";
 export const REQUEST_ID_LABEL = "aks-pod-sandbox.io/request-id";
 
 /** UID/GID used when the pod must not run as root and the image's user is unknown (distroless `nonroot`). */
@@ -33,6 +35,10 @@ export interface JobManifestInput {
   readonly requestId: string;
   /** Pins the pod to nodes with these labels (the isolation check's trusted probe: the sandboxed probe's node). */
   readonly nodeSelector?: Readonly<Record<string, string>>;
+  /** The contained namespace's job ServiceAccount (no token, no bindings); absent = the namespace default. */
+  readonly serviceAccountName?: string;
+  /** `ephemeral-storage` request and limit of the container (`1Gi`); the kubelet evicts a job writing more. */
+  readonly ephemeralStorage?: string;
 }
 
 /**
@@ -53,13 +59,21 @@ export function buildJobManifest(input: JobManifestInput): KubernetesObject {
   const resources: Record<string, Record<string, string>> = {};
   if (input.limits && Object.keys(input.limits).length > 0) resources.limits = { ...input.limits };
   if (input.requests && Object.keys(input.requests).length > 0) resources.requests = { ...input.requests };
-  const nonRoot = input.runAsNonRoot ? { runAsNonRoot: true, runAsUser: NON_ROOT_UID, runAsGroup: NON_ROOT_UID } : { runAsNonRoot: false };
+  if (input.ephemeralStorage !== undefined) {
+    resources.limits = { ...(resources.limits ?? {}), "ephemeral-storage": input.ephemeralStorage };
+    resources.requests = { ...(resources.requests ?? {}), "ephemeral-storage": input.ephemeralStorage };
+  }
+  const nonRoot = input.runAsNonRoot
+    ? { runAsNonRoot: true, runAsUser: NON_ROOT_UID, runAsGroup: NON_ROOT_UID }
+    : { runAsNonRoot: false };
   const container: Record<string, unknown> = {
-    name: "main",
+    name: JOB_CONTAINER_NAME,
     image: input.image,
     ...(input.command && input.command.length > 0 ? { command: [...input.command] } : {}),
     ...(input.args && input.args.length > 0 ? { args: [...input.args] } : {}),
-    ...(input.env && Object.keys(input.env).length > 0 ? { env: Object.entries(input.env).map(([name, value]) => ({ name, value })) } : {}),
+    ...(input.env && Object.keys(input.env).length > 0
+      ? { env: Object.entries(input.env).map(([name, value]) => ({ name, value })) }
+      : {}),
     ...(Object.keys(resources).length > 0 ? { resources } : {}),
     securityContext: {
       allowPrivilegeEscalation: false,
@@ -81,8 +95,11 @@ export function buildJobManifest(input: JobManifestInput): KubernetesObject {
         metadata: { labels },
         spec: {
           ...(input.runtimeClassName ? { runtimeClassName: input.runtimeClassName } : {}),
-          ...(input.nodeSelector && Object.keys(input.nodeSelector).length > 0 ? { nodeSelector: { ...input.nodeSelector } } : {}),
+          ...(input.nodeSelector && Object.keys(input.nodeSelector).length > 0
+            ? { nodeSelector: { ...input.nodeSelector } }
+            : {}),
           restartPolicy: "Never",
+          ...(input.serviceAccountName ? { serviceAccountName: input.serviceAccountName } : {}),
           automountServiceAccountToken: false,
           enableServiceLinks: false,
           hostNetwork: false,

@@ -41,9 +41,11 @@ export interface JobRecord extends JobState {
   logs: CapturedLogInfo | undefined;
   /** Store concurrency token (ETag); undefined for a record not yet stored. */
   etag?: string;
+  /** The last status an event was written to the outbox for (the store keeps it; see domain/events). */
+  announcedStatus?: string;
 }
 
-/** The job view of the API (API.md, Jobs). */
+/** The job view of the API (docs/api-conventions.md, Jobs). */
 export interface JobView {
   id: string;
   name: string;
@@ -123,17 +125,25 @@ export function jobView(record: JobRecord, apiBase = "/api/v1"): JobView {
  * `limitBytes` bytes from the start of that (as the Kubernetes log API
  * applies `limitBytes`), never splitting a UTF-8 character.
  */
-export function tailLog(text: string, options: { tailLines?: number | undefined; limitBytes?: number | undefined } = {}): string {
+export function tailLog(
+  text: string,
+  options: { tailLines?: number | undefined; limitBytes?: number | undefined } = {},
+): string {
   let out = text;
   if (options.tailLines !== undefined) {
     const lines = out.split("\n");
     const trailing = lines.at(-1) === "" ? lines.pop() !== undefined : false;
-    out = lines.slice(Math.max(0, lines.length - options.tailLines)).join("\n") + (trailing && options.tailLines > 0 ? "\n" : "");
+    out =
+      lines.slice(Math.max(0, lines.length - options.tailLines)).join("\n") +
+      (trailing && options.tailLines > 0 ? "\n" : "");
     if (options.tailLines === 0) out = "";
   }
   if (options.limitBytes !== undefined) {
     const buffer = Buffer.from(out, "utf8");
-    if (buffer.length > options.limitBytes) out = new TextDecoder("utf-8", { fatal: false }).decode(buffer.subarray(0, options.limitBytes)).replace(/\uFFFD$/, "");
+    if (buffer.length > options.limitBytes)
+      out = new TextDecoder("utf-8", { fatal: false })
+        .decode(buffer.subarray(0, options.limitBytes))
+        .replace(/\uFFFD$/, "");
   }
   return out;
 }
@@ -142,7 +152,10 @@ export function tailLog(text: string, options: { tailLines?: number | undefined;
  * The last `maxBytes` bytes of a log, starting at a line boundary when one
  * lies in that window.
  */
-export function lastBytes(text: string, maxBytes: number = MAX_CAPTURED_LOG_BYTES): { text: string; truncated: boolean } {
+export function lastBytes(
+  text: string,
+  maxBytes: number = MAX_CAPTURED_LOG_BYTES,
+): { text: string; truncated: boolean } {
   const buffer = Buffer.from(text, "utf8");
   if (buffer.length <= maxBytes) return { text, truncated: false };
   let tail = buffer.subarray(buffer.length - maxBytes);

@@ -36,17 +36,22 @@ interface ContainerState {
 const IMAGE_PULL_REASONS = ["ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"];
 
 function conditions(obj: KubernetesObject | undefined): Condition[] {
-  return ((obj?.status as { conditions?: Condition[] } | undefined)?.conditions ?? []).filter((c) => c.status === "True");
+  return ((obj?.status as { conditions?: Condition[] } | undefined)?.conditions ?? []).filter(
+    (c) => c.status === "True",
+  );
 }
 
 function containerState(pod: KubernetesObject): ContainerState | undefined {
-  const statuses = (pod.status as { containerStatuses?: { state?: ContainerState }[] } | undefined)?.containerStatuses ?? [];
+  const statuses =
+    (pod.status as { containerStatuses?: { state?: ContainerState }[] } | undefined)?.containerStatuses ?? [];
   return statuses[0]?.state;
 }
 
 /** Newest pod first (by creation time). */
 function newestFirst(pods: readonly KubernetesObject[]): KubernetesObject[] {
-  return [...pods].sort((a, b) => String(b.metadata?.creationTimestamp ?? "").localeCompare(String(a.metadata?.creationTimestamp ?? "")));
+  return [...pods].sort((a, b) =>
+    String(b.metadata?.creationTimestamp ?? "").localeCompare(String(a.metadata?.creationTimestamp ?? "")),
+  );
 }
 
 function text(value: unknown): string {
@@ -56,7 +61,9 @@ function text(value: unknown): string {
 function latestWarning(events: readonly KubernetesObject[], reasons: readonly string[]): KubernetesObject | undefined {
   return [...events]
     .filter((e) => e.type === "Warning" && reasons.includes(String(e.reason)))
-    .sort((a, b) => (text(b.lastTimestamp) || text(b.eventTime)).localeCompare(text(a.lastTimestamp) || text(a.eventTime)))[0];
+    .sort((a, b) =>
+      (text(b.lastTimestamp) || text(b.eventTime)).localeCompare(text(a.lastTimestamp) || text(a.eventTime)),
+    )[0];
 }
 
 /**
@@ -65,7 +72,11 @@ function latestWarning(events: readonly KubernetesObject[], reasons: readonly st
  * `FailureTarget`/`Failed`). Pure.
  * @param job undefined when the Job no longer exists (then `undefined` is returned: the caller keeps its cached state)
  */
-export function jobStateFrom(job: KubernetesObject | undefined, pods: readonly KubernetesObject[], events: readonly KubernetesObject[]): JobState | undefined {
+export function jobStateFrom(
+  job: KubernetesObject | undefined,
+  pods: readonly KubernetesObject[],
+  events: readonly KubernetesObject[],
+): JobState | undefined {
   if (!job) return undefined;
   const status = (job.status ?? {}) as { startTime?: string; completionTime?: string };
   const conds = conditions(job);
@@ -78,16 +89,45 @@ export function jobStateFrom(job: KubernetesObject | undefined, pods: readonly K
 
   const complete = conds.find((c) => c.type === "Complete" || c.type === "SuccessCriteriaMet");
   if (complete) {
-    return { ...base, status: "Succeeded", reason: terminated?.reason ?? "Completed", ...(status.completionTime ?? complete.lastTransitionTime ? { finishedAt: status.completionTime ?? complete.lastTransitionTime } : {}), exitCode: terminated?.exitCode ?? 0 };
+    return {
+      ...base,
+      status: "Succeeded",
+      reason: terminated?.reason ?? "Completed",
+      ...((status.completionTime ?? complete.lastTransitionTime)
+        ? { finishedAt: status.completionTime ?? complete.lastTransitionTime }
+        : {}),
+      exitCode: terminated?.exitCode ?? 0,
+    };
   }
   const failed = conds.find((c) => c.type === "Failed") ?? conds.find((c) => c.type === "FailureTarget");
   if (failed) {
     const finishedAt = failed.lastTransitionTime ?? terminated?.finishedAt;
     if (failed.reason === "DeadlineExceeded") {
-      return { ...base, status: "TimedOut", reason: "DeadlineExceeded", message: failed.message ?? "The job ran longer than its timeoutSeconds.", ...(finishedAt ? { finishedAt } : {}) };
+      return {
+        ...base,
+        status: "TimedOut",
+        reason: "DeadlineExceeded",
+        message: failed.message ?? "The job ran longer than its timeoutSeconds.",
+        ...(finishedAt ? { finishedAt } : {}),
+      };
     }
-    const reason = terminated?.reason && terminated.reason !== "Error" ? terminated.reason : (failed.reason ?? "Failed");
-    const message = terminated?.reason === "OOMKilled" ? "The container was killed for exceeding its memory limit (OOMKilled)." : (terminated?.message ?? failed.message ?? "The job failed.");
+    // The kubelet evicted the pod (ephemeral storage past its limit, node pressure): say so, with its message.
+    const podStatus = (newest?.status ?? {}) as { reason?: string; message?: string };
+    if (podStatus.reason === "Evicted") {
+      return {
+        ...base,
+        status: "Failed",
+        reason: "Evicted",
+        message: (podStatus.message ?? "The pod was evicted.").trim(),
+        ...(finishedAt ? { finishedAt } : {}),
+      };
+    }
+    const reason =
+      terminated?.reason && terminated.reason !== "Error" ? terminated.reason : (failed.reason ?? "Failed");
+    const message =
+      terminated?.reason === "OOMKilled"
+        ? "The container was killed for exceeding its memory limit (OOMKilled)."
+        : (terminated?.message ?? failed.message ?? "The job failed.");
     return { ...base, status: "Failed", reason, message, ...(finishedAt ? { finishedAt } : {}) };
   }
 
@@ -95,17 +135,46 @@ export function jobStateFrom(job: KubernetesObject | undefined, pods: readonly K
   if (phase === "Running" || state?.running) return { ...base, status: "Running", reason: "Running" };
   const waiting = state?.waiting;
   if (waiting?.reason && IMAGE_PULL_REASONS.includes(waiting.reason)) {
-    return { ...base, status: "Pending", reason: waiting.reason, message: waiting.message ?? `The image could not be pulled (${waiting.reason}).` };
+    return {
+      ...base,
+      status: "Pending",
+      reason: waiting.reason,
+      message: waiting.message ?? `The image could not be pulled (${waiting.reason}).`,
+    };
   }
   if (!newest) {
     const failedCreate = latestWarning(events, ["FailedCreate"]);
-    if (failedCreate) return { ...base, status: "Pending", reason: "FailedCreate", message: text(failedCreate.message) || "The job controller could not create the pod." };
+    if (failedCreate)
+      return {
+        ...base,
+        status: "Pending",
+        reason: "FailedCreate",
+        message: text(failedCreate.message) || "The job controller could not create the pod.",
+      };
     return { ...base, status: "Pending", reason: "Creating" };
   }
   const sandboxFailure = latestWarning(events, ["FailedCreatePodSandBox"]);
-  if (sandboxFailure) return { ...base, status: "Pending", reason: "FailedCreatePodSandBox", message: text(sandboxFailure.message) || "The pod sandbox could not be created." };
+  if (sandboxFailure)
+    return {
+      ...base,
+      status: "Pending",
+      reason: "FailedCreatePodSandBox",
+      message: text(sandboxFailure.message) || "The pod sandbox could not be created.",
+    };
   const unschedulable = latestWarning(events, ["FailedScheduling"]);
-  if (unschedulable) return { ...base, status: "Pending", reason: "Unschedulable", message: text(unschedulable.message) || "No node can run the pod." };
-  if (waiting?.reason) return { ...base, status: "Pending", reason: waiting.reason, ...(waiting.message ? { message: waiting.message } : {}) };
+  if (unschedulable)
+    return {
+      ...base,
+      status: "Pending",
+      reason: "Unschedulable",
+      message: text(unschedulable.message) || "No node can run the pod.",
+    };
+  if (waiting?.reason)
+    return {
+      ...base,
+      status: "Pending",
+      reason: waiting.reason,
+      ...(waiting.message ? { message: waiting.message } : {}),
+    };
   return { ...base, status: "Pending", reason: "Scheduling" };
 }

@@ -27,6 +27,8 @@ export interface ActiveJobKey {
   team: string;
   cluster: ClusterRef;
   name: string;
+  /** When the pointer was written (ISO 8601), as `listActive` reads it; absent elsewhere. */
+  since?: string | undefined;
 }
 
 /**

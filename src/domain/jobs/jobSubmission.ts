@@ -5,7 +5,14 @@
  * a cluster, so bad input never reaches Kubernetes.
  */
 import type { Principal } from "../identity/principal.js";
-import { checkImageAllowed, checkIsolationAllowed, checkJobQuotas, parseCpuQuantity, parseMemoryQuantityMiB, runAsNonRootRequired } from "../policy/jobLimits.js";
+import {
+  checkImageAllowed,
+  checkIsolationAllowed,
+  checkJobQuotas,
+  parseCpuQuantity,
+  parseMemoryQuantityMiB,
+  runAsNonRootRequired,
+} from "../policy/jobLimits.js";
 import type { TeamPolicy } from "../policy/policy.js";
 import { SandboxError } from "../sandboxError.js";
 
@@ -67,7 +74,7 @@ export const JOB_LIMITS = Object.freeze({
   maxCommandAndEnvBytes: 128 * 1024,
 });
 
-/** The warning a sandboxed job with `resources.requests` gets (API.md). */
+/** The warning a sandboxed job with `resources.requests` gets (docs/api-conventions.md). */
 export const REQUESTS_IGNORED_WARNING = "resources.requests are ignored by the preview sandbox runtime";
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -78,7 +85,9 @@ const DOMAIN = `(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*(?::[0-9]+)?)`;
 const PATH_COMPONENT = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
 const TAG = "[\\w][\\w.-]{0,127}";
 const DIGEST = "[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}";
-const IMAGE_REFERENCE = new RegExp(`^((?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*)(?::${TAG})?(?:@${DIGEST})?$`);
+const IMAGE_REFERENCE = new RegExp(
+  `^((?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*)(?::${TAG})?(?:@${DIGEST})?$`,
+);
 
 /**
  * True when `image` is a valid image reference (`[host[:port]/]path[:tag][@digest]`,
@@ -95,16 +104,24 @@ export function isDns1123Label(name: string): boolean {
 }
 
 function invalid(target: string, message: string): SandboxError {
-  return new SandboxError("InvalidRequest", message, { target, details: [{ code: "InvalidRequest", target, message }] });
+  return new SandboxError("InvalidRequest", message, {
+    target,
+    details: [{ code: "InvalidRequest", target, message }],
+  });
 }
 
 function quantity(kind: "cpu" | "memory", where: "limits" | "requests", text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const value = kind === "cpu" ? parseCpuQuantity(text) : parseMemoryQuantityMiB(text);
   const target = `body.resources.${where}.${kind}`;
-  if (value === undefined) throw invalid(target, `resources.${where}.${kind} "${text}" is not a Kubernetes ${kind === "cpu" ? "CPU" : "memory"} quantity (e.g. ${kind === "cpu" ? '"500m" or "2"' : '"512Mi" or "2Gi"'}).`);
+  if (value === undefined)
+    throw invalid(
+      target,
+      `resources.${where}.${kind} "${text}" is not a Kubernetes ${kind === "cpu" ? "CPU" : "memory"} quantity (e.g. ${kind === "cpu" ? '"500m" or "2"' : '"512Mi" or "2Gi"'}).`,
+    );
   if (!(value > 0)) throw invalid(target, `resources.${where}.${kind} must be greater than zero, got "${text}".`);
-  if (kind === "cpu" && value < 0.001) throw invalid(target, `resources.${where}.cpu "${text}" is below Kubernetes' precision of 1m.`);
+  if (kind === "cpu" && value < 0.001)
+    throw invalid(target, `resources.${where}.cpu "${text}" is below Kubernetes' precision of 1m.`);
   return value;
 }
 
@@ -137,23 +154,43 @@ export function validateJobSubmission(body: JobSubmissionBody, context: JobSubmi
       isolation === "sandbox"
         ? `${host.join(", ")}: sandboxed pods run in their own Kata VM and cannot share the node's network, PID or IPC namespace (a documented Pod Sandboxing limitation).`
         : `${host.join(", ")}: jobs never get the node's network, PID or IPC namespace.`,
-      { target: `body.${first}`, details: host.map((f) => ({ code: "HostNetworkNotSupported", target: `body.${f}`, message: `${f} must be false` })) },
+      {
+        target: `body.${first}`,
+        details: host.map((f) => ({
+          code: "HostNetworkNotSupported",
+          target: `body.${f}`,
+          message: `${f} must be false`,
+        })),
+      },
     );
   }
 
   const name = body.name ?? context.generateName();
-  if (!isDns1123Label(name)) throw invalid("body.name", `name "${name}" is not a DNS-1123 label (lower-case letters, digits and "-", starting and ending with a letter or digit, at most 63 characters).`);
+  if (!isDns1123Label(name))
+    throw invalid(
+      "body.name",
+      `name "${name}" is not a DNS-1123 label (lower-case letters, digits and "-", starting and ending with a letter or digit, at most 63 characters).`,
+    );
 
   if (!isValidImageReference(body.image)) {
-    throw invalid("body.image", `image "${body.image}" is not a valid image reference ([registry[:port]/]repository[:tag][@sha256:digest], lower-case repository).`);
+    throw invalid(
+      "body.image",
+      `image "${body.image}" is not a valid image reference ([registry[:port]/]repository[:tag][@sha256:digest], lower-case repository).`,
+    );
   }
 
   const command = body.command ?? [];
   const args = body.args ?? [];
   const env = body.env ?? {};
-  const bytes = [...command, ...args, ...Object.entries(env).flat()].reduce((sum, s) => sum + Buffer.byteLength(s, "utf8"), 0);
+  const bytes = [...command, ...args, ...Object.entries(env).flat()].reduce(
+    (sum, s) => sum + Buffer.byteLength(s, "utf8"),
+    0,
+  );
   if (bytes > JOB_LIMITS.maxCommandAndEnvBytes) {
-    throw invalid("body", `command, args and env together take ${bytes} bytes; at most ${JOB_LIMITS.maxCommandAndEnvBytes} are allowed.`);
+    throw invalid(
+      "body",
+      `command, args and env together take ${bytes} bytes; at most ${JOB_LIMITS.maxCommandAndEnvBytes} are allowed.`,
+    );
   }
 
   const limits = { ...(body.resources?.limits ?? {}) };
@@ -163,25 +200,41 @@ export function validateJobSubmission(body: JobSubmissionBody, context: JobSubmi
   const cpuRequest = quantity("cpu", "requests", requests.cpu);
   const memoryRequestMiB = quantity("memory", "requests", requests.memory);
   // Kubernetes rejects requests above limits; say so here instead of failing at the API server.
-  if (cpuRequest !== undefined && cpuLimit !== undefined && cpuRequest > cpuLimit) throw invalid("body.resources.requests.cpu", `resources.requests.cpu "${requests.cpu}" exceeds resources.limits.cpu "${limits.cpu}".`);
+  if (cpuRequest !== undefined && cpuLimit !== undefined && cpuRequest > cpuLimit)
+    throw invalid(
+      "body.resources.requests.cpu",
+      `resources.requests.cpu "${requests.cpu}" exceeds resources.limits.cpu "${limits.cpu}".`,
+    );
   if (memoryRequestMiB !== undefined && memoryLimitMiB !== undefined && memoryRequestMiB > memoryLimitMiB) {
-    throw invalid("body.resources.requests.memory", `resources.requests.memory "${requests.memory}" exceeds resources.limits.memory "${limits.memory}".`);
+    throw invalid(
+      "body.resources.requests.memory",
+      `resources.requests.memory "${requests.memory}" exceeds resources.limits.memory "${limits.memory}".`,
+    );
   }
 
   const ttlSecondsAfterFinished = body.ttlSecondsAfterFinished ?? JOB_LIMITS.defaultTtlSecondsAfterFinished;
   if (ttlSecondsAfterFinished < JOB_LIMITS.minTtlSecondsAfterFinished) {
-    throw invalid("body.ttlSecondsAfterFinished", `ttlSecondsAfterFinished must be at least ${JOB_LIMITS.minTtlSecondsAfterFinished} (the logs are captured after the job finishes), got ${ttlSecondsAfterFinished}.`);
+    throw invalid(
+      "body.ttlSecondsAfterFinished",
+      `ttlSecondsAfterFinished must be at least ${JOB_LIMITS.minTtlSecondsAfterFinished} (the logs are captured after the job finishes), got ${ttlSecondsAfterFinished}.`,
+    );
   }
   const backoffLimit = body.backoffLimit ?? 0;
-  if (backoffLimit > JOB_LIMITS.maxBackoffLimit) throw invalid("body.backoffLimit", `backoffLimit must be at most ${JOB_LIMITS.maxBackoffLimit}, got ${backoffLimit}.`);
+  if (backoffLimit > JOB_LIMITS.maxBackoffLimit)
+    throw invalid(
+      "body.backoffLimit",
+      `backoffLimit must be at most ${JOB_LIMITS.maxBackoffLimit}, got ${backoffLimit}.`,
+    );
 
   checkIsolationAllowed(context.principal, isolation);
   checkImageAllowed(context.team, body.image);
-  const timeoutSeconds = body.timeoutSeconds ?? Math.min(JOB_LIMITS.defaultTimeoutSeconds, context.team.quotas.maxTimeoutSeconds);
+  const timeoutSeconds =
+    body.timeoutSeconds ?? Math.min(JOB_LIMITS.defaultTimeoutSeconds, context.team.quotas.maxTimeoutSeconds);
   checkJobQuotas(context.team, { cpuLimit: limits.cpu, memoryLimit: limits.memory, timeoutSeconds });
 
   const warnings: string[] = [];
-  if (isolation === "sandbox" && (requests.cpu !== undefined || requests.memory !== undefined)) warnings.push(REQUESTS_IGNORED_WARNING);
+  if (isolation === "sandbox" && (requests.cpu !== undefined || requests.memory !== undefined))
+    warnings.push(REQUESTS_IGNORED_WARNING);
 
   return {
     name,

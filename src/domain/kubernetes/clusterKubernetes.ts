@@ -1,15 +1,12 @@
+import { isSandboxError } from "../sandboxError.js";
 /**
  * Port: what the product asks of a cluster's Kubernetes API. Objects are
  * plain JSON in the Kubernetes wire shape (the domain imports no client
  * library); adapters translate client errors into `SandboxError`.
  */
 
-/** Identifies an AKS cluster. */
-export interface ClusterRef {
-  readonly subscriptionId: string;
-  readonly resourceGroup: string;
-  readonly clusterName: string;
-}
+import type { ClusterRef } from "../sandbox/clusterRef.js";
+export type { ClusterRef };
 
 /** A Kubernetes object as JSON (`apiVersion`, `kind`, `metadata`, `spec`, `status`, …). */
 export type KubernetesObject = {
@@ -61,9 +58,37 @@ export interface ClusterKubernetes {
   deleteJob(namespace: string, name: string, propagation: DeletePropagation): Promise<boolean>;
   listPods(namespace: string, labelSelector?: string): Promise<KubernetesObject[]>;
   /** Log text; `tailLines` lines at most, `limitBytes` bytes at most. */
-  readPodLog(namespace: string, podName: string, options?: { tailLines?: number; limitBytes?: number; container?: string }): Promise<string>;
+  readPodLog(
+    namespace: string,
+    podName: string,
+    options?: { tailLines?: number; limitBytes?: number; container?: string },
+  ): Promise<string>;
+  /**
+   * Follows a container's log (`follow=true`): the text so far, then new text
+   * as it is written; ends when the container stops. Pulling drives the
+   * stream (nothing is read ahead of the consumer beyond a small buffer);
+   * `signal` (or ending the iteration) closes the upstream request.
+   * Rejects like `readPodLog` when the container has not started.
+   */
+  followPodLog(namespace: string, podName: string, container: string, signal: AbortSignal): AsyncIterable<string>;
   /** Events of the namespace, optionally for one object (`involvedObject.name`). */
   listEvents(namespace: string, involvedObjectName?: string): Promise<KubernetesObject[]>;
+  /**
+   * Server-side apply of a whole object (field manager `aks-pod-sandbox`,
+   * forced): creates it or converges it to `object`; an unchanged object is
+   * left as it is. Returns the live object.
+   */
+  applyObject(object: KubernetesObject): Promise<KubernetesObject>;
+  /** Undefined when not found. `namespace` undefined for cluster-scoped kinds. */
+  getObject(
+    apiVersion: string,
+    kind: string,
+    namespace: string | undefined,
+    name: string,
+  ): Promise<KubernetesObject | undefined>;
+  listObjects(apiVersion: string, kind: string, namespace: string, labelSelector?: string): Promise<KubernetesObject[]>;
+  /** @returns false when it did not exist. */
+  deleteObject(apiVersion: string, kind: string, namespace: string, name: string): Promise<boolean>;
 }
 
 /** Gives a {@link ClusterKubernetes} for a cluster (credentials fetched and cached by the adapter). */
@@ -73,10 +98,19 @@ export interface ClusterKubernetesFactory {
   forget(cluster: ClusterRef): void;
 }
 
+/** Detail code of the `NotFound` a {@link KubeconfigSource} throws when the cluster no longer exists. */
+export const CLUSTER_NOT_FOUND = "ClusterNotFound";
+
+/** True for the error of a cluster that no longer exists (nothing about it can be read any more). */
+export function isClusterGone(error: unknown): boolean {
+  return isSandboxError(error) && error.code === "NotFound" && error.details[0]?.code === CLUSTER_NOT_FOUND;
+}
+
 /**
  * Port: the cluster's user kubeconfig (YAML). The ARM adapter implements it
  * with `listClusterUserCredential`. The result is a secret: keep it in
- * memory only, never log or store it.
+ * memory only, never log or store it. A cluster that does not exist:
+ * `SandboxError("NotFound")` with detail {@link CLUSTER_NOT_FOUND}.
  */
 export interface KubeconfigSource {
   userKubeconfig(cluster: ClusterRef): Promise<string>;

@@ -9,12 +9,8 @@
  *   retryable through {@link isRetryableUpstream}.
  */
 
-/** An AKS managed cluster. */
-export interface ClusterRef {
-  readonly subscriptionId: string;
-  readonly resourceGroup: string;
-  readonly clusterName: string;
-}
+import type { ClusterRef } from "../sandbox/clusterRef.js";
+export type { ClusterRef };
 
 /** An agent pool of a cluster. */
 export interface AgentPoolRef extends ClusterRef {
@@ -36,10 +32,33 @@ export interface AgentPoolSpec {
 
 /** A long-running ARM write. `apiVersion` selects the AKS api-version (see the flavour module). */
 export type ArmLroRequest =
-  | { readonly kind: "agentPoolPut"; readonly pool: AgentPoolRef; readonly spec: AgentPoolSpec; readonly apiVersion: string }
+  | {
+      readonly kind: "agentPoolPut";
+      readonly pool: AgentPoolRef;
+      readonly spec: AgentPoolSpec;
+      readonly apiVersion: string;
+    }
   | { readonly kind: "agentPoolDelete"; readonly pool: AgentPoolRef; readonly apiVersion: string }
-  | { readonly kind: "managedClusterPut"; readonly cluster: ClusterRef; readonly body: Record<string, unknown>; readonly apiVersion: string }
-  | { readonly kind: "managedClusterDelete"; readonly cluster: ClusterRef; readonly apiVersion: string };
+  | {
+      readonly kind: "managedClusterPut";
+      readonly cluster: ClusterRef;
+      readonly body: Record<string, unknown>;
+      readonly apiVersion: string;
+    }
+  | { readonly kind: "managedClusterDelete"; readonly cluster: ClusterRef; readonly apiVersion: string }
+  /**
+   * The `az aks update` re-PUT, lossless: GET the cluster as ARM's raw JSON
+   * at `apiVersion`, PUT back exactly that document minus its read-only
+   * properties, plus `addAgentPool` (an `agentPoolProfiles` item) when no
+   * pool of that name exists. No model round trip; nothing scrubbed from
+   * what is sent (the document is never stored or logged).
+   */
+  | {
+      readonly kind: "managedClusterUpdate";
+      readonly cluster: ClusterRef;
+      readonly apiVersion: string;
+      readonly addAgentPool?: Readonly<Record<string, unknown>>;
+    };
 
 /** What one start or poll of an LRO learned. */
 export interface ArmLroProgress {
@@ -84,7 +103,12 @@ export interface ArmOperations {
 }
 
 /** ARM error codes that are worth retrying although ARM answered 4xx. */
-export const RETRYABLE_ARM_CODES: readonly string[] = ["OperationNotAllowed", "Conflict", "TooManyRequests", "RetryableError"];
+export const RETRYABLE_ARM_CODES: readonly string[] = [
+  "OperationNotAllowed",
+  "Conflict",
+  "TooManyRequests",
+  "RetryableError",
+];
 
 /**
  * True when an error from an ARM port is transient: throttling, unavailable,

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 
-/** Operation kinds of the API (API.md, Operation). */
+/** Operation kinds of the API (docs/api-conventions.md, Operation). */
 export const OPERATION_KINDS = [
   "RegisterSandboxFeature",
   "CreateCluster",
@@ -91,9 +91,13 @@ export interface OperationRecord {
   endedAt: number | undefined;
   /** After this wall time the operation fails with `OperationTimedOut`. */
   deadlineAt: number;
+  /** The last status an event was written to the outbox for (the store keeps it; see domain/events). */
+  announcedStatus?: string | undefined;
+  /** W3C traceparent of the creating request: every later step tick joins that trace (span links to the runner). */
+  traceparent?: string | undefined;
 }
 
-/** The API view of an operation (API.md, Operation). */
+/** The API view of an operation (docs/api-conventions.md, Operation). */
 export interface OperationView {
   id: string;
   kind: OperationKindName;
@@ -116,10 +120,34 @@ export function isTerminal(status: OperationStatus): boolean {
 const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 /**
+ * The shard of a subscription's operations: two Crockford characters (1024
+ * values) from an FNV-1a hash of the lower-cased subscription id. Every
+ * operation of a subscription lives in its shard (so a cluster's serial lease
+ * and the operations queued on it can change together), and subscriptions
+ * spread over the shards.
+ */
+export function operationShard(subscriptionId: string): string {
+  let h = 0x811c9dc5;
+  for (const ch of subscriptionId.toLowerCase()) {
+    h ^= ch.charCodeAt(0);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  const v = h & 1023;
+  return CROCKFORD[v >> 5]! + CROCKFORD[v & 31]!;
+}
+
+/** The shard an operation id names (its last two characters; see {@link newOperationId}). */
+export function shardOfOperationId(id: string): string {
+  return id.slice(-2);
+}
+
+/**
  * A new operation id: `op_` + a ULID (26 Crockford base-32 characters, the
  * first 10 encode the creation time in ms), so ids sort by creation time.
+ * With `subscriptionId`, the last two (random) characters are its
+ * {@link operationShard}: a status read finds the row with one point read.
  */
-export function newOperationId(nowMs: number = Date.now()): string {
+export function newOperationId(nowMs: number = Date.now(), subscriptionId?: string): string {
   let time = "";
   let t = nowMs;
   for (let i = 0; i < 10; i++) {
@@ -129,6 +157,7 @@ export function newOperationId(nowMs: number = Date.now()): string {
   const bytes = randomBytes(16);
   let rand = "";
   for (let i = 0; i < 16; i++) rand += CROCKFORD[bytes[i]! % 32]!;
+  if (subscriptionId !== undefined) rand = rand.slice(0, 14) + operationShard(subscriptionId);
   return `op_${time}${rand}`;
 }
 

@@ -1,12 +1,28 @@
+// One file on purpose (~550 lines): the engine's public surface (submit, get, list, cancel, advance, drive)
+// over one store; the step transition (stepTransition.ts), the serial lease (serialLease.ts) and the
+// reconcile pass (reconcilePass.ts) are already separate, what remains is their orchestration.
 import { randomUUID } from "node:crypto";
-import { setTimeout as sleep } from "node:timers/promises";
 import { SandboxError, isSandboxError } from "../sandboxError.js";
 import { isRetryableUpstream, type ArmOperations } from "./armOperations.js";
-import { ArmBudget } from "./armBudget.js";
-import { isTerminal, newOperationId, type OperationError, type OperationKindName, type OperationRecord, type OperationStatus } from "./operation.js";
+import { ArmBudget, type ArmCallBudget } from "./armBudget.js";
+import {
+  isTerminal,
+  newOperationId,
+  type OperationError,
+  type OperationKindName,
+  type OperationRecord,
+  type OperationStatus,
+} from "./operation.js";
+import { FinishedOperations } from "./finishedOperations.js";
 import type { OperationKindRegistry } from "./operationKinds.js";
 import type { OperationFilter, OperationStore, StoredOperation } from "./operationStore.js";
 import type { StepContext, StepOutcome } from "./steps.js";
+import { acquireSerialLease } from "./serialLease.js";
+import { reconcilePass, type AdvanceResult, type ReconcileReport } from "./reconcilePass.js";
+
+export type { AdvanceResult, ReconcileReport } from "./reconcilePass.js";
+import { applyStepOutcome, failStep, finishOperation, retryStep, startStep } from "./stepTransition.js";
+import { NO_OPERATION_TRACING, type OperationTracing } from "./operationTracing.js";
 
 /** Engine timing and limits. Service seconds are scaled by `scale`; wall values are not. */
 export interface EngineSettings {
@@ -49,20 +65,14 @@ export interface SubmitRequest {
   subscriptionId: string;
   /** Operations with the same key run one after the other (e.g. the cluster's ARM id). */
   serialKey?: string;
-  input: Record<string, unknown>;
+  /** The kind's typed input (see `OperationInputs`); stored in the row as plain JSON. */
+  input: object;
   createdBy: string;
   team: string | undefined;
   /** The request id, passed to ARM as `x-ms-correlation-request-id`. */
   correlationId: string;
   /** Advance once right away (default true). False leaves the row `NotStarted` for the reconciler. */
   startNow?: boolean;
-}
-
-/** Figures of one reconcile pass. */
-export interface ReconcileReport {
-  active: number;
-  advanced: number;
-  purged: number;
 }
 
 export interface OperationEngineDependencies {
@@ -73,33 +83,14 @@ export interface OperationEngineDependencies {
   /** Identifies this instance in claims. Default a random id. */
   instanceId?: string;
   now?: () => number;
+  /** Waits `ms` wall milliseconds (the reconcile pass). Default a timer. */
+  sleep?: (ms: number) => Promise<unknown>;
   random?: () => number;
   log?: (event: Record<string, unknown>) => void;
-}
-
-class Semaphore {
-  #free: number;
-  readonly #waiters: (() => void)[] = [];
-  constructor(size: number) {
-    this.#free = size;
-  }
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.#free > 0) this.#free--;
-    else await new Promise<void>((resolve) => this.#waiters.push(resolve));
-    try {
-      return await fn();
-    } finally {
-      const next = this.#waiters.shift();
-      if (next) next();
-      else this.#free++;
-    }
-  }
-}
-
-interface AdvanceResult {
-  record: OperationRecord | undefined;
-  /** Set when the per-subscription budget deferred the work: wall ms to wait. */
-  deferredMs?: number;
+  /** Spans per step tick, the creating request's trace kept on the row. Default none. */
+  tracing?: OperationTracing;
+  /** The per-subscription ARM budget; default this instance's own (`settings.armBudgetPerMinute`). */
+  budget?: ArmCallBudget;
 }
 
 const clone = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
@@ -129,9 +120,13 @@ export class OperationEngine {
   readonly #arm: ArmOperations;
   readonly #kinds: OperationKindRegistry;
   readonly #now: () => number;
+  readonly #sleep: (ms: number) => Promise<unknown>;
+  /** Finished operations answered without a Table read (see {@link FinishedOperations}). */
+  readonly #finished: FinishedOperations;
   readonly #random: () => number;
   readonly #log: (event: Record<string, unknown>) => void;
-  readonly #budget: ArmBudget;
+  readonly #tracing: OperationTracing;
+  readonly #budget: ArmCallBudget;
   readonly #inflight = new Map<string, Promise<AdvanceResult>>();
 
   constructor(deps: OperationEngineDependencies) {
@@ -141,9 +136,12 @@ export class OperationEngine {
     this.#arm = deps.arm;
     this.#kinds = deps.kinds;
     this.#now = deps.now ?? Date.now;
+    this.#sleep = deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.#finished = new FinishedOperations(this.settings.retentionDays * 86_400_000, () => this.#now());
     this.#random = deps.random ?? Math.random;
     this.#log = deps.log ?? (() => undefined);
-    this.#budget = new ArmBudget(this.settings.armBudgetPerMinute, this.settings.scale);
+    this.#tracing = deps.tracing ?? NO_OPERATION_TRACING;
+    this.#budget = deps.budget ?? new ArmBudget(this.settings.armBudgetPerMinute, this.settings.scale);
   }
 
   /** Wall ms for `seconds` service seconds. */
@@ -163,7 +161,7 @@ export class OperationEngine {
     if (!kind) throw new SandboxError("InvalidRequest", `Operation kind ${request.kind} is not available.`);
     const now = this.#now();
     const record: OperationRecord = {
-      id: newOperationId(now),
+      id: newOperationId(now, request.subscriptionId),
       kind: request.kind,
       target: request.target,
       subscriptionId: request.subscriptionId,
@@ -174,7 +172,8 @@ export class OperationEngine {
       steps: kind.steps.map((s) => ({ name: s.name, status: "NotStarted" })),
       stepIndex: 0,
       stepState: {},
-      input: request.input,
+      // The row keeps the input as plain JSON; its type is the kind's (OperationInputs).
+      input: request.input as Record<string, unknown>,
       data: {},
       nextPollAt: now,
       attempts: 0,
@@ -192,13 +191,19 @@ export class OperationEngine {
       lastUpdatedAt: now,
       endedAt: undefined,
       deadlineAt: now + this.wallMs(kind.deadlineSeconds),
+      traceparent: this.#tracing.currentTraceparent(),
     };
     const stored = await this.#store.create(record);
     if (request.startNow === false) return stored.record;
     try {
       return (await this.advance(record.id)) ?? stored.record;
     } catch (error) {
-      this.#log({ level: "warn", msg: "first tick failed; the reconciler retries", operationId: record.id, error: String(error) });
+      this.#log({
+        level: "warn",
+        msg: "first tick failed; the reconciler retries",
+        operationId: record.id,
+        error: String(error),
+      });
       return stored.record;
     }
   }
@@ -208,9 +213,12 @@ export class OperationEngine {
    * poll is due is advanced first (coalesced with concurrent readers).
    */
   async get(id: string, options: { advanceIfDue?: boolean } = {}): Promise<OperationRecord | undefined> {
+    const finished = this.#finished.get(id);
+    if (finished) return finished;
     const stored = await this.#store.get(id);
     if (!stored) return undefined;
     const op = stored.record;
+    if (isTerminal(op.status)) this.#finished.remember(op);
     if (!options.advanceIfDue || isTerminal(op.status) || op.nextPollAt > this.#now()) return op;
     if (op.claim && op.claim.until > this.#now()) return op;
     try {
@@ -222,7 +230,11 @@ export class OperationEngine {
   }
 
   /** One page of operations (see {@link OperationStore.list}). */
-  list(filter: OperationFilter, top: number, continuationToken?: string): Promise<{ items: OperationRecord[]; continuationToken?: string }> {
+  list(
+    filter: OperationFilter,
+    top: number,
+    continuationToken?: string,
+  ): Promise<{ items: OperationRecord[]; continuationToken?: string }> {
     return this.#store.list(filter, top, continuationToken);
   }
 
@@ -237,10 +249,17 @@ export class OperationEngine {
       const stored = await this.#store.get(id);
       if (!stored) throw new SandboxError("NotFound", `Operation ${id} was not found.`);
       const op = stored.record;
-      if (isTerminal(op.status)) throw new SandboxError("Conflict", `Operation ${id} already ended (${op.status}); only running operations can be canceled.`);
+      if (isTerminal(op.status))
+        throw new SandboxError(
+          "Conflict",
+          `Operation ${id} already ended (${op.status}); only running operations can be canceled.`,
+        );
       if (!op.cancelRequested) {
         try {
-          await this.#store.update({ ...op, cancelRequested: true, nextPollAt: this.#now(), lastUpdatedAt: this.#now() }, stored.etag);
+          await this.#store.update(
+            { ...op, cancelRequested: true, nextPollAt: this.#now(), lastUpdatedAt: this.#now() },
+            stored.etag,
+          );
         } catch (error) {
           if (isSandboxError(error) && error.code === "PreconditionFailed") continue;
           throw error;
@@ -248,7 +267,9 @@ export class OperationEngine {
       }
       return (await this.advance(id, { force: true })) ?? op;
     }
-    throw new SandboxError("ServiceUnavailable", `Operation ${id} is changing too often to cancel right now; retry.`, { retryAfterSeconds: 1 });
+    throw new SandboxError("ServiceUnavailable", `Operation ${id} is changing too often to cancel right now; retry.`, {
+      retryAfterSeconds: 1,
+    });
   }
 
   /**
@@ -276,10 +297,18 @@ export class OperationEngine {
       const now = this.#now();
       if (op.nextPollAt > now && !options.force && !op.cancelRequested) return { record: op };
       if (op.claim && op.claim.until > now && op.claim.by !== this.instanceId) return { record: op };
-      if (!this.#budget.tryTake(op.subscriptionId, now)) return { record: op, deferredMs: this.#budget.waitMs(op.subscriptionId, now) };
+      if (!this.#budget.tryTake(op.subscriptionId, now)) {
+        // A shared budget may just need its next batch of tokens.
+        await this.#budget.refill?.(op.subscriptionId, now);
+        if (!this.#budget.tryTake(op.subscriptionId, this.#now()))
+          return { record: op, deferredMs: this.#budget.waitMs(op.subscriptionId, this.#now()) };
+      }
       let claimed: StoredOperation;
       try {
-        claimed = await this.#store.update({ ...op, claim: { by: this.instanceId, until: now + this.settings.claimMs } }, stored.etag);
+        claimed = await this.#store.update(
+          { ...op, claim: { by: this.instanceId, until: now + this.settings.claimMs } },
+          stored.etag,
+        );
       } catch (error) {
         this.#budget.refund(op.subscriptionId, now, 1);
         if (isSandboxError(error) && error.code === "PreconditionFailed") continue;
@@ -287,7 +316,7 @@ export class OperationEngine {
       }
       let ticked: { record: OperationRecord; etag: string; calls: number };
       try {
-        ticked = await this.#tick(claimed);
+        ticked = await this.#tracing.tick(claimed.record, () => this.#tick(claimed));
       } catch (error) {
         this.#budget.refund(op.subscriptionId, this.#now(), 1);
         if (isSandboxError(error) && error.code === "PreconditionFailed") continue; // a checkpoint lost a race: re-read, re-decide
@@ -318,7 +347,11 @@ export class OperationEngine {
         if (!(isSandboxError(error) && error.code === "PreconditionFailed")) throw error;
         const fresh = await this.#store.get(record.id);
         if (!fresh || fresh.record.ticks !== ticksAtClaim) {
-          this.#log({ level: "warn", msg: "tick result dropped: another instance advanced the operation", operationId: record.id });
+          this.#log({
+            level: "warn",
+            msg: "tick result dropped: another instance advanced the operation",
+            operationId: record.id,
+          });
           return fresh?.record;
         }
         if (fresh.record.cancelRequested && !final.cancelRequested) {
@@ -333,46 +366,75 @@ export class OperationEngine {
 
   #wakeQueue(serialKey: string): void {
     void (async () => {
-      const next = (await this.#store.listActive()).filter((e) => e.serialKey === serialKey).sort((a, b) => (a.id < b.id ? -1 : 1))[0];
+      const next = (await this.#store.listActive())
+        .filter((e) => e.serialKey === serialKey)
+        .sort((a, b) => (a.id < b.id ? -1 : 1))[0];
       if (next) await this.advance(next.id, { force: true });
-    })().catch((error: unknown) => this.#log({ level: "warn", msg: "waking the next queued operation failed", error: String(error) }));
+    })().catch((error: unknown) =>
+      this.#log({ level: "warn", msg: "waking the next queued operation failed", error: String(error) }),
+    );
   }
 
   #backoffMs(attempts: number): number {
-    const ceiling = Math.min(this.settings.backoffMaxSeconds, this.settings.backoffBaseSeconds * 2 ** Math.max(0, attempts - 1));
+    const ceiling = Math.min(
+      this.settings.backoffMaxSeconds,
+      this.settings.backoffBaseSeconds * 2 ** Math.max(0, attempts - 1),
+    );
     return this.wallMs(ceiling * (0.5 + this.#random() * 0.5));
   }
 
-  /** Runs one tick on a claimed row; returns the record to commit (claim still set) and the latest ETag. */
+  /**
+   * Runs one tick on a claimed row; returns the record to commit (claim still
+   * set) and the latest ETag. A tick that ends the operation Failed or
+   * Canceled first runs the kind's `onEnded` (e.g. gives a job slot back).
+   */
   async #tick(claimed: StoredOperation): Promise<{ record: OperationRecord; etag: string; calls: number }> {
+    const ticked = await this.#tickSteps(claimed);
+    const op = ticked.record;
+    const kind = this.#kinds.get(op.kind);
+    if (kind?.onEnded && (op.status === "Failed" || op.status === "Canceled")) {
+      try {
+        await kind.onEnded({ operation: op, input: op.input }, op.status);
+      } catch (error) {
+        // Retryable: the tick is redone later (nothing of it is stored), so the hook runs again.
+        if (isSandboxError(error) && (isRetryableUpstream(error) || error.code === "PreconditionFailed")) throw error;
+        this.#log({
+          level: "warn",
+          msg: "releasing what an ended operation held failed",
+          operationId: op.id,
+          error: error instanceof Error ? error.message : String(error),
+        });
+      }
+    }
+    return ticked;
+  }
+
+  async #tickSteps(claimed: StoredOperation): Promise<{ record: OperationRecord; etag: string; calls: number }> {
     const op = clone(claimed.record);
     let etag = claimed.etag;
     let calls = 0;
     const done = (): { record: OperationRecord; etag: string; calls: number } => ({ record: op, etag, calls });
-    const finish = (status: OperationStatus, error?: OperationError): void => {
-      const now = this.#now();
-      op.status = status;
-      op.endedAt = now;
-      op.error = error;
-      const step = op.steps[op.stepIndex];
-      if (step && step.status === "Running") {
-        step.status = status === "Succeeded" ? "Succeeded" : status === "Canceled" ? "Canceled" : "Failed";
-        step.endedAt = new Date(now).toISOString();
-      }
-    };
+    const finish = (status: OperationStatus, error?: OperationError): void =>
+      finishOperation(op, status, this.#now(), error);
     const kind = this.#kinds.get(op.kind);
     if (!kind) {
-      finish("Failed", { code: "InternalError", message: `Operation kind ${op.kind} is not available in this version.` });
+      finish("Failed", {
+        code: "InternalError",
+        message: `Operation kind ${op.kind} is not available in this version.`,
+      });
       return done();
     }
     if (this.#now() > op.deadlineAt) {
-      finish("Failed", { code: "OperationTimedOut", message: `The operation did not finish within its deadline (${kind.deadlineSeconds} s).` });
+      finish("Failed", {
+        code: "OperationTimedOut",
+        message: `The operation did not finish within its deadline (${kind.deadlineSeconds} s).`,
+      });
       return done();
     }
 
     // Per-cluster serialization: wait for the lease, oldest first.
     if (op.serialKey !== undefined && !op.holdsLease) {
-      const waitingFor = await this.#acquireLease(op);
+      const waitingFor = await acquireSerialLease(this.#store, op);
       if (waitingFor !== undefined) {
         if (op.cancelRequested) {
           finish("Canceled", { code: "Canceled", message: "The operation was canceled before it started." });
@@ -394,6 +456,7 @@ export class OperationEngine {
       arm: this.#arm,
       call: { correlationId: op.correlationId },
       now: this.#now(),
+      serviceSecondsSince: (since) => (this.#now() - since) / this.wallMs(1),
       checkpoint: async (state) => {
         op.stepState = state;
         const saved = await this.#store.update(op, etag);
@@ -419,107 +482,65 @@ export class OperationEngine {
           if (isSandboxError(error) && isRetryableUpstream(error)) throw error;
           this.#log({ level: "warn", msg: "abort failed; canceling anyway", operationId: op.id, error: String(error) });
         }
-        finish("Canceled", { code: "Canceled", message: "The operation was canceled; the running Azure operation was aborted." });
+        finish("Canceled", {
+          code: "Canceled",
+          message: `The operation was canceled; its running step ${step.name} was stopped.`,
+        });
         return done();
       }
       // No abort for this step: it runs to its end, then the operation stops.
     }
 
-    let lastResult: unknown;
     for (let guard = 0; guard < 16; guard++) {
       const step = kind.steps[op.stepIndex];
-      const view = op.steps[op.stepIndex];
-      if (!step || !view) {
+      if (!step || !op.steps[op.stepIndex]) {
         finish("Failed", { code: "InternalError", message: "The operation's step list changed." });
         return done();
       }
-      const now = this.#now();
-      op.status = "Running";
-      if (view.status !== "Running") {
-        view.status = "Running";
-        view.startedAt ??= new Date(now).toISOString();
-        delete view.message;
-      }
+      startStep(op, this.#now());
       let outcome: StepOutcome;
       try {
         outcome = await step.advance(context());
       } catch (error) {
         if (isSandboxError(error) && error.code === "PreconditionFailed") throw error;
         if (isSandboxError(error) && !isRetryableUpstream(error)) {
-          op.lastError = { code: error.code, message: error.message };
-          finish("Failed", { code: error.code, message: error.message, ...(error.details.length > 0 ? { details: error.details.map((d) => ({ ...d })) } : {}) });
+          failStep(
+            op,
+            {
+              code: error.code,
+              message: error.message,
+              ...(error.details.length > 0 ? { details: error.details.map((d) => ({ ...d })) } : {}),
+            },
+            this.#now(),
+          );
           return done();
         }
-        op.attempts += 1;
-        const retryAfterMs = isSandboxError(error) && error.retryAfterSeconds !== undefined ? error.retryAfterSeconds * 1000 : 0;
-        op.lastError = isSandboxError(error) ? { code: error.code, message: error.message } : { code: "InternalError", message: "An unexpected error; retrying." };
-        if (!isSandboxError(error)) this.#log({ level: "error", msg: "step threw", operationId: op.id, step: step.name, error: error instanceof Error ? `${error.message}\n${error.stack ?? ""}` : String(error) });
-        view.message = `Retrying after ${op.lastError.code} (attempt ${op.attempts})`;
-        op.nextPollAt = this.#now() + Math.max(this.#backoffMs(op.attempts), retryAfterMs + 2);
+        const retryAfterMs =
+          isSandboxError(error) && error.retryAfterSeconds !== undefined ? error.retryAfterSeconds * 1000 : 0;
+        const lastError = isSandboxError(error)
+          ? { code: error.code, message: error.message }
+          : { code: "InternalError", message: "An unexpected error; retrying." };
+        if (!isSandboxError(error))
+          this.#log({
+            level: "error",
+            msg: "step threw",
+            operationId: op.id,
+            step: step.name,
+            error: error instanceof Error ? `${error.message}\n${error.stack ?? ""}` : String(error),
+          });
+        retryStep(op, lastError, (attempts) => this.#backoffMs(attempts), retryAfterMs, this.#now());
         return done();
       }
-      op.attempts = 0;
-      if (outcome.type === "fail") {
-        if (op.cancelRequested && outcome.error.code === "Canceled") finish("Canceled", outcome.error);
-        else finish("Failed", outcome.error);
+      if (
+        applyStepOutcome(op, kind, step.name, outcome, {
+          now: this.#now(),
+          wallMs: (seconds) => this.wallMs(seconds),
+        }) === "stop"
+      )
         return done();
-      }
-      if (outcome.type === "wait") {
-        if (outcome.state) op.stepState = outcome.state;
-        if (outcome.message !== undefined) view.message = outcome.message;
-        else delete view.message;
-        if (outcome.percentComplete !== undefined) op.percentComplete = Math.round((op.stepIndex * 100 + outcome.percentComplete) / op.steps.length);
-        op.nextPollAt = this.#now() + Math.max(this.wallMs(outcome.afterSeconds), (outcome.retryAfterMs ?? 0) + 2);
-        return done();
-      }
-      view.status = "Succeeded";
-      view.endedAt = new Date(this.#now()).toISOString();
-      delete view.message;
-      if (outcome.data) Object.assign(op.data, outcome.data);
-      lastResult = outcome.result;
-      op.stepState = {};
-      op.stepIndex += 1;
-      op.percentComplete = Math.round((op.stepIndex * 100) / op.steps.length);
-      if (op.stepIndex >= kind.steps.length) {
-        op.stepIndex = kind.steps.length - 1;
-        op.result = kind.result ? kind.result(op.data, op.input) : lastResult;
-        finish("Succeeded");
-        return done();
-      }
-      if (op.cancelRequested) {
-        op.stepIndex -= 1;
-        finish("Canceled", { code: "Canceled", message: `The operation was canceled after step ${step.name}.` });
-        return done();
-      }
     }
     op.nextPollAt = this.#now();
     return done();
-  }
-
-  /** Takes the serial lease if this operation is the oldest waiting on its key; returns what it waits for otherwise. */
-  async #acquireLease(op: OperationRecord): Promise<string | undefined> {
-    const key = op.serialKey!;
-    const queue = (await this.#store.listActive()).filter((e) => e.serialKey === key && e.id !== op.id).map((e) => e.id).sort();
-    for (let round = 0; round < 2; round++) {
-      const holder = await this.#store.acquireLease(key, op.id);
-      if (holder === op.id) {
-        // Fairness: an older queued operation goes first (unless the lease came to us anyway).
-        const older = queue.find((id) => id < op.id);
-        if (older !== undefined) {
-          const olderOp = (await this.#store.get(older))?.record;
-          if (olderOp && !isTerminal(olderOp.status) && !olderOp.holdsLease) {
-            await this.#store.releaseLease(key, op.id);
-            return older;
-          }
-        }
-        return undefined;
-      }
-      const holderOp = (await this.#store.get(holder))?.record;
-      if (holderOp && !isTerminal(holderOp.status)) return holder;
-      // Stale lease (holder ended or vanished): release and try again.
-      await this.#store.releaseLease(key, holder);
-    }
-    return "another operation";
   }
 
   /**
@@ -532,64 +553,25 @@ export class OperationEngine {
   }
 
   /**
-   * One reconcile pass (the `reconcileOperations` timer): purges expired
-   * history, then for `passMs` drives every active operation whose next
-   * poll falls inside the pass, each at its due time, at most
-   * `concurrency` at once. Costs O(active operations), not O(history).
+   * One reconcile pass (the `reconcileOperations` timer): see {@link reconcilePass}.
    */
-  async reconcile(options: { passMs?: number } = {}): Promise<ReconcileReport> {
-    const start = this.#now();
-    const passEnd = start + (options.passMs ?? this.settings.passMs);
-    let purged = 0;
-    try {
-      purged = await this.#store.purgeEnded(start - this.settings.retentionDays * 86_400_000, 500);
-    } catch (error) {
-      this.#log({ level: "warn", msg: "purge failed", error: String(error) });
-    }
-    const semaphore = new Semaphore(this.settings.concurrency);
-    const driven = new Set<string>();
-    const tasks: Promise<void>[] = [];
-    let advanced = 0;
-    let activeCount = 0;
+  reconcile(options: { passMs?: number } = {}): Promise<ReconcileReport> {
+    return this.#tracing.pass(() => this.#reconcile(options));
+  }
 
-    const drive = async (id: string, firstDue: number): Promise<void> => {
-      let due = firstDue;
-      for (;;) {
-        if (due >= passEnd) return;
-        const wait = due - this.#now();
-        if (wait > 0) await sleep(wait);
-        if (this.#now() >= passEnd) return;
-        let result: AdvanceResult;
-        try {
-          result = await semaphore.run(() => this.#advanceCoalesced(id, {}));
-        } catch (error) {
-          this.#log({ level: "warn", msg: "advance failed", operationId: id, error: String(error) });
-          return;
-        }
-        advanced++;
-        const op = result.record;
-        if (!op || isTerminal(op.status)) return;
-        const now = this.#now();
-        if (result.deferredMs !== undefined) due = now + Math.max(1, result.deferredMs);
-        else if (op.claim && op.claim.until > now && op.claim.by !== this.instanceId) due = op.claim.until + 1;
-        else due = Math.max(op.nextPollAt, now + 1);
-      }
-    };
-
-    const refreshMs = Math.max(50, Math.min(1000, (passEnd - start) / 8));
-    for (;;) {
-      const active = await this.#store.listActive({ dueBy: passEnd });
-      activeCount = Math.max(activeCount, driven.size + active.filter((e) => !driven.has(e.id)).length);
-      for (const entry of active) {
-        if (driven.has(entry.id)) continue;
-        driven.add(entry.id);
-        tasks.push(drive(entry.id, entry.nextPollAt));
-      }
-      const remaining = passEnd - this.#now();
-      if (remaining <= refreshMs) break;
-      await sleep(refreshMs);
-    }
-    await Promise.all(tasks);
-    return { active: activeCount, advanced, purged };
+  #reconcile(options: { passMs?: number }): Promise<ReconcileReport> {
+    return reconcilePass(
+      {
+        store: this.#store,
+        advance: (id) => this.#advanceCoalesced(id, {}),
+        instanceId: this.instanceId,
+        now: this.#now,
+        sleep: this.#sleep,
+        log: this.#log,
+        concurrency: this.settings.concurrency,
+        retentionDays: this.settings.retentionDays,
+      },
+      options.passMs ?? this.settings.passMs,
+    );
   }
 }

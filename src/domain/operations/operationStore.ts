@@ -43,10 +43,17 @@ export interface OperationStore {
    * lease. @throws SandboxError `PreconditionFailed` on a lost race.
    */
   update(record: OperationRecord, etag: string): Promise<StoredOperation>;
-  /** The active index (NotStarted/Running operations), optionally only those due by `dueBy` (epoch ms). */
-  listActive(options?: { dueBy?: number }): Promise<ActiveOperationEntry[]>;
+  /**
+   * The active index (NotStarted/Running operations), optionally only those
+   * due by `dueBy` (epoch ms) and only one subscription's (one shard read).
+   */
+  listActive(options?: { dueBy?: number; subscriptionId?: string }): Promise<ActiveOperationEntry[]>;
   /** One page of operations, oldest first. `continuationToken` is opaque. */
-  list(filter: OperationFilter, top: number, continuationToken?: string): Promise<{ items: OperationRecord[]; continuationToken?: string }>;
+  list(
+    filter: OperationFilter,
+    top: number,
+    continuationToken?: string,
+  ): Promise<{ items: OperationRecord[]; continuationToken?: string }>;
   /**
    * Takes the serial lease of `serialKey` for `operationId` if free (or
    * already held by it). Returns the holder after the attempt.

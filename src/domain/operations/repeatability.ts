@@ -1,5 +1,5 @@
 /**
- * Idempotent retries (API.md, `Repeatability-Request-ID`): the first
+ * Idempotent retries (docs/api-conventions.md, `Repeatability-Request-ID`): the first
  * response to a request id is kept 24 h and replayed to retries with the same
  * fingerprint. The store is shared by all instances (Table Storage).
  */
@@ -34,7 +34,11 @@ export interface RepeatabilityStore {
    * Reserves `key` for a first execution; when it is already known (and not
    * expired) returns the existing record instead.
    */
-  reserve(key: string, fingerprint: string, expiresAt: number): Promise<{ reserved: true } | { reserved: false; existing: RepeatabilityRecord }>;
+  reserve(
+    key: string,
+    fingerprint: string,
+    expiresAt: number,
+  ): Promise<{ reserved: true } | { reserved: false; existing: RepeatabilityRecord }>;
   /** Stores the response of the first execution. */
   complete(key: string, response: RepeatableResponse): Promise<void>;
   /** Forgets a reservation whose execution failed (so that a retry runs again). */

@@ -6,10 +6,10 @@ import type { OperationError, OperationRecord } from "./operation.js";
  * from the row; a step must be idempotent: the engine may run the same tick
  * again after a crash.
  */
-export interface StepContext {
+export interface StepContext<TInput extends object = object> {
   readonly operation: Readonly<OperationRecord>;
-  /** The operation's input (the intended work). */
-  readonly input: Readonly<Record<string, unknown>>;
+  /** The operation's input (the intended work), typed per kind (see operationInputs.ts). */
+  readonly input: Readonly<TInput>;
   /** Outputs of the steps before this one. */
   readonly data: Readonly<Record<string, unknown>>;
   /** This step's own state from its previous tick (empty on the first). */
@@ -19,6 +19,8 @@ export interface StepContext {
   readonly call: ArmCallContext;
   /** Wall-clock now, epoch ms. */
   readonly now: number;
+  /** Service seconds (the engine's time scale applied) from the wall instant `since` to `now`. */
+  serviceSecondsSince(since: number): number;
   /**
    * Writes `state` to the row (ETag-checked) before a side effect, so that a
    * crash right after the side effect is recognised on resume. Throws
@@ -56,11 +58,11 @@ export type StepOutcome =
  * (throttled, unavailable, retryable ARM codes) are retried by the engine
  * with backoff; other errors fail the operation.
  */
-export interface StepDefinition {
+export interface StepDefinition<TInput extends object = object> {
   readonly name: string;
-  advance(context: StepContext): Promise<StepOutcome>;
+  advance(context: StepContext<TInput>): Promise<StepOutcome>;
   /** Stops service-side work when a cancel arrives while the step runs (e.g. AKS operation-abort). */
-  abort?(context: StepContext): Promise<void>;
+  abort?(context: StepContext<TInput>): Promise<void>;
   /** True when the step has started side effects (so a cancel must abort or wait). Default: state is non-empty. */
   started?(state: Readonly<Record<string, unknown>>): boolean;
 }
@@ -77,17 +79,19 @@ export type ProbeOutcome =
   | { readonly type: "failed"; readonly error: OperationError };
 
 /** Options of {@link lroStep}. */
-export interface LroStepOptions {
+export interface LroStepOptions<TInput extends object = object> {
   readonly name: string;
   /** The ARM call (PUT/DELETE), rebuilt from the row on every start. */
-  request(context: StepContext): ArmLroRequest;
+  request(context: StepContext<TInput>): ArmLroRequest;
   /**
-   * How long the operation typically takes, service seconds: the first poll
-   * happens at `typicalSeconds × firstPollFraction` (default 0.9), later polls
-   * every `intervalSeconds` (default 10). A `Retry-After` is always honoured.
+   * How long the operation typically takes, service seconds: the early polls
+   * happen at `typicalSeconds × earlyPollFractions` (default 0.25, 0.5, 0.9 —
+   * so a pool that finishes in a third of the typical time is seen within
+   * a quarter of it, for two extra reads), later polls every `intervalSeconds`
+   * (default 10). A `Retry-After` is always honoured.
    */
   readonly typicalSeconds: number;
-  readonly firstPollFraction?: number;
+  readonly earlyPollFractions?: readonly number[];
   readonly intervalSeconds?: number;
   /**
    * Reads the target before a start is re-issued (a previous attempt may
@@ -95,11 +99,11 @@ export interface LroStepOptions {
    * repeated. Without a probe the start is simply re-issued (PUT/DELETE are
    * idempotent).
    */
-  probe?(context: StepContext): Promise<ProbeOutcome>;
+  probe?(context: StepContext<TInput>): Promise<ProbeOutcome>;
   /** Stops the running ARM operation when the operation is canceled. */
-  abort?(context: StepContext): Promise<void>;
+  abort?(context: StepContext<TInput>): Promise<void>;
   /** Maps ARM's final resource to step data and the operation result. */
-  onSucceeded?(result: unknown, context: StepContext): { data?: Record<string, unknown>; result?: unknown };
+  onSucceeded?(result: unknown, context: StepContext<TInput>): { data?: Record<string, unknown>; result?: unknown };
 }
 
 /** The plain-data state of an LRO step (kept in the row). */
@@ -127,27 +131,51 @@ function armFailure(error: { code: string; message: string } | undefined, fallba
  * SDK poller state in the row and polls it once per tick with adaptive
  * timing (see {@link LroStepOptions.typicalSeconds}).
  */
-export function lroStep(options: LroStepOptions): StepDefinition {
+export function lroStep<TInput extends object = object>(options: LroStepOptions<TInput>): StepDefinition<TInput> {
   const interval = options.intervalSeconds ?? 10;
-  const firstPoll = options.typicalSeconds * (options.firstPollFraction ?? 0.9);
+  const fractions = options.earlyPollFractions ?? [0.25, 0.5, 0.9];
+  /**
+   * Service seconds until the next poll, after `polls` polls (0: just
+   * started): early polls are placed relative to ARM's acceptance, so the
+   * time each pass takes does not push them later and later.
+   */
+  const nextPollAfter = (polls: number, state: LroStepState, context: StepContext<TInput>): number => {
+    const at = fractions[polls];
+    if (at === undefined) return interval;
+    const elapsed = state.acceptedAt === undefined ? 0 : context.serviceSecondsSince(state.acceptedAt);
+    return Math.max(1, at * options.typicalSeconds - elapsed);
+  };
 
-  const fromProgress = (progress: ArmLroProgress, state: LroStepState, first: boolean, context: StepContext): StepOutcome => {
+  const fromProgress = (progress: ArmLroProgress, state: LroStepState, context: StepContext<TInput>): StepOutcome => {
     switch (progress.status) {
       case "succeeded": {
         const mapped = options.onSucceeded?.(progress.result, context) ?? { result: progress.result };
-        return { type: "done", ...(mapped.data ? { data: mapped.data } : {}), ...(mapped.result !== undefined ? { result: mapped.result } : {}) };
+        return {
+          type: "done",
+          ...(mapped.data ? { data: mapped.data } : {}),
+          ...(mapped.result !== undefined ? { result: mapped.result } : {}),
+        };
       }
       case "failed":
         return { type: "fail", error: armFailure(progress.error, "The Azure operation failed.") };
       case "canceled":
-        return { type: "fail", error: { code: "Canceled", message: "The Azure operation was canceled.", details: [{ code: progress.error?.code ?? "OperationCanceled", message: progress.error?.message ?? "canceled" }] } };
+        return {
+          type: "fail",
+          error: {
+            code: "Canceled",
+            message: "The Azure operation was canceled.",
+            details: [
+              { code: progress.error?.code ?? "OperationCanceled", message: progress.error?.message ?? "canceled" },
+            ],
+          },
+        };
       case "running": {
         const next: LroStepState = { ...state, probing: false };
         if (progress.pollerState !== undefined) next.pollerState = progress.pollerState;
         return {
           type: "wait",
           state: next as Record<string, unknown>,
-          afterSeconds: first ? firstPoll : interval,
+          afterSeconds: nextPollAfter(state.polls ?? 0, state, context),
           ...(progress.retryAfterMs !== undefined ? { retryAfterMs: progress.retryAfterMs } : {}),
           ...(progress.percentComplete !== undefined ? { percentComplete: progress.percentComplete } : {}),
         };
@@ -155,7 +183,7 @@ export function lroStep(options: LroStepOptions): StepDefinition {
     }
   };
 
-  const fromProbe = async (context: StepContext, state: LroStepState): Promise<StepOutcome | undefined> => {
+  const fromProbe = async (context: StepContext<TInput>, state: LroStepState): Promise<StepOutcome | undefined> => {
     if (!options.probe) return undefined;
     const found = await options.probe(context);
     switch (found.type) {
@@ -163,25 +191,34 @@ export function lroStep(options: LroStepOptions): StepDefinition {
         return undefined;
       case "done": {
         const mapped = options.onSucceeded?.(found.result, context) ?? { result: found.result };
-        return { type: "done", ...(mapped.data ? { data: mapped.data } : {}), ...(mapped.result !== undefined ? { result: mapped.result } : {}) };
+        return {
+          type: "done",
+          ...(mapped.data ? { data: mapped.data } : {}),
+          ...(mapped.result !== undefined ? { result: mapped.result } : {}),
+        };
       }
       case "failed":
         return { type: "fail", error: found.error };
       case "inProgress":
-        return { type: "wait", state: { ...state, probing: true }, afterSeconds: interval, message: "Following an Azure operation started by an earlier attempt" };
+        return {
+          type: "wait",
+          state: { ...state, probing: true },
+          afterSeconds: interval,
+          message: "Following an Azure operation started by an earlier attempt",
+        };
     }
   };
 
   return {
     name: options.name,
     started: (s) => (s as LroStepState).pollerState !== undefined || ((s as LroStepState).startAttempts ?? 0) > 0,
-    ...(options.abort ? { abort: (context: StepContext) => options.abort!(context) } : {}),
+    ...(options.abort ? { abort: (context: StepContext<TInput>) => options.abort!(context) } : {}),
     async advance(context) {
       const state = context.state as LroStepState;
       if (state.pollerState !== undefined) {
         context.countArmCall();
         const progress = await context.arm.pollLro(state.pollerState, context.call);
-        return fromProgress(progress, { ...state, polls: (state.polls ?? 0) + 1 }, false, context);
+        return fromProgress(progress, { ...state, polls: (state.polls ?? 0) + 1 }, context);
       }
       if (state.probing || (state.startAttempts ?? 0) > 0) {
         const adopted = await fromProbe(context, state);
@@ -192,16 +229,30 @@ export function lroStep(options: LroStepOptions): StepDefinition {
       await context.checkpoint(attempt as Record<string, unknown>);
       context.countArmCall();
       const progress = await context.arm.startLro(options.request(context), context.call);
-      return fromProgress(progress, { ...attempt, acceptedAt: context.now }, true, context);
+      return fromProgress(progress, { ...attempt, polls: 0, acceptedAt: context.now }, context);
     },
   };
 }
 
 /** Options of {@link waitForStep}. */
-export interface WaitForStepOptions {
+export interface WaitForStepOptions<TInput extends object = object> {
   readonly name: string;
-  /** One read: is the condition met? `fail` ends the operation. */
-  check(context: StepContext): Promise<{ done: boolean; message?: string; data?: Record<string, unknown>; result?: unknown; fail?: OperationError }>;
+  /**
+   * One read: is the condition met? `fail` ends the operation. A check that
+   * finds its target in a state it cannot leave on its own re-issues the
+   * idempotent request or fails — it never waits out the deadline; `state` is
+   * kept in the step's state for the next check (e.g. how often it re-issued),
+   * and `recheckSoon` restarts the interval at its base (something was just re-issued).
+   */
+  check(context: StepContext<TInput>): Promise<{
+    done: boolean;
+    message?: string;
+    data?: Record<string, unknown>;
+    result?: unknown;
+    fail?: OperationError;
+    state?: Record<string, unknown>;
+    recheckSoon?: boolean;
+  }>;
   /** Service seconds before the first check (default 0). */
   readonly firstCheckSeconds?: number;
   /** Service seconds between checks, growing by `growth` (default 1.5) up to `maxIntervalSeconds` (default 300). Default 10. */
@@ -215,7 +266,9 @@ export interface WaitForStepOptions {
  * `Registered`), with a growing interval so that hour-long waits never
  * busy-poll. Its message says how long it has been waiting.
  */
-export function waitForStep(options: WaitForStepOptions): StepDefinition {
+export function waitForStep<TInput extends object = object>(
+  options: WaitForStepOptions<TInput>,
+): StepDefinition<TInput> {
   const base = options.intervalSeconds ?? 10;
   const max = options.maxIntervalSeconds ?? 300;
   const growth = options.growth ?? 1.5;
@@ -226,15 +279,30 @@ export function waitForStep(options: WaitForStepOptions): StepDefinition {
       const state = context.state as { checks?: number; interval?: number; since?: number };
       const since = state.since ?? context.now;
       if (state.checks === undefined && (options.firstCheckSeconds ?? 0) > 0) {
-        return { type: "wait", state: { checks: 0, interval: base, since }, afterSeconds: options.firstCheckSeconds ?? 0 };
+        return {
+          type: "wait",
+          state: { checks: 0, interval: base, since },
+          afterSeconds: options.firstCheckSeconds ?? 0,
+        };
       }
       const outcome = await options.check(context);
       if (outcome.fail) return { type: "fail", error: outcome.fail };
-      if (outcome.done) return { type: "done", ...(outcome.data ? { data: outcome.data } : {}), ...(outcome.result !== undefined ? { result: outcome.result } : {}) };
-      const interval = Math.min(max, state.interval ?? base);
+      if (outcome.done)
+        return {
+          type: "done",
+          ...(outcome.data ? { data: outcome.data } : {}),
+          ...(outcome.result !== undefined ? { result: outcome.result } : {}),
+        };
+      const interval = outcome.recheckSoon ? base : Math.min(max, state.interval ?? base);
       return {
         type: "wait",
-        state: { checks: (state.checks ?? 0) + 1, interval: Math.min(max, interval * growth), since },
+        state: {
+          ...context.state,
+          ...outcome.state,
+          checks: (state.checks ?? 0) + 1,
+          interval: Math.min(max, interval * growth),
+          since,
+        },
         afterSeconds: interval,
         message: outcome.message ?? `Waiting since ${new Date(since).toISOString()}`,
       };
@@ -243,13 +311,20 @@ export function waitForStep(options: WaitForStepOptions): StepDefinition {
 }
 
 /** A one-shot step (idempotent custom work, e.g. a synchronous ARM POST or a Kubernetes check). */
-export function actionStep(name: string, run: (context: StepContext) => Promise<{ data?: Record<string, unknown>; result?: unknown } | void>): StepDefinition {
+export function actionStep<TInput extends object = object>(
+  name: string,
+  run: (context: StepContext<TInput>) => Promise<{ data?: Record<string, unknown>; result?: unknown } | void>,
+): StepDefinition<TInput> {
   return {
     name,
     started: () => false,
     async advance(context) {
       const out = (await run(context)) ?? {};
-      return { type: "done", ...(out.data ? { data: out.data } : {}), ...(out.result !== undefined ? { result: out.result } : {}) };
+      return {
+        type: "done",
+        ...(out.data ? { data: out.data } : {}),
+        ...(out.result !== undefined ? { result: out.result } : {}),
+      };
     },
   };
 }

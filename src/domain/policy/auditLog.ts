@@ -1,7 +1,11 @@
 /**
- * The audit log: one append-only record per mutating request and per denied
- * request. Records hold identities and outcomes, never tokens, bodies or
- * headers. Nothing in the API changes or deletes them.
+ * The audit log: one record per mutating request and per denied request;
+ * unauthenticated requests (401) are counted per source and minute in one
+ * record. Records hold identities, client addresses and outcomes, never
+ * tokens, bodies or headers. Nothing in the API changes or deletes them: the
+ * pipeline only records the outcome of the record it wrote before a change
+ * ({@link AuditLog.settle}), and retention removes whole days past
+ * AUDIT_RETENTION_DAYS ({@link AuditLog.deleteOlderThan}).
  */
 import { SandboxError } from "../sandboxError.js";
 
@@ -22,8 +26,11 @@ export interface AuditRecord {
   readonly method: string;
   /** The request path, e.g. `/api/v1/subscriptions/…/clusters/c1`; no query string. */
   readonly target: string;
-  /** HTTP status of the response. */
-  readonly status: number;
+  /**
+   * HTTP status of the response; null on a record written before a change whose outcome was never recorded
+   * (the request is in flight, or its process stopped before it answered).
+   */
+  readonly status: number | null;
   /** The API error code of a failed request (`x-ms-error-code`), else null. */
   readonly errorCode: string | null;
   /** This request's `x-ms-request-id`. */
@@ -32,6 +39,13 @@ export interface AuditRecord {
   readonly clientRequestId: string | null;
   /** The long-running operation the request started (from `Operation-Location`), if any. */
   readonly operationId: string | null;
+  /** The caller's address (first `X-Forwarded-For` entry, else `X-Client-IP`), when known. */
+  readonly source: string | null;
+  /**
+   * Requests this record stands for: 1, except for unauthenticated requests (401), which are counted per
+   * `source` and minute (action, method and target are `*` when the counted requests differ in them).
+   */
+  readonly count: number;
 }
 
 /** A resolved audit query: newest first, records with `from ≤ time ≤ to`. */
@@ -52,13 +66,26 @@ export interface AuditPage {
   readonly continuationToken: string | undefined;
 }
 
-/** Port: append-only audit storage. */
+/** Port: audit storage (append, settle the outcome of an appended record, remove past retention). */
 export interface AuditLog {
   /** Stores one record. Never overwrites (a duplicate id fails). */
   append(record: AuditRecord): Promise<void>;
+  /**
+   * Records the outcome of a record appended before a change (same `id` and `time`): status, error code,
+   * operation id. @throws when the record is not there or the store fails.
+   */
+  settle(record: AuditRecord): Promise<void>;
   /** One page of records, newest first. @throws SandboxError `InvalidRequest` for a bad continuation token. */
   list(query: AuditQuery): Promise<AuditPage>;
+  /**
+   * Removes every record of the UTC days wholly before `cutoff` (a day's records go together), at most about
+   * `limit` records per call. @returns how many were removed.
+   */
+  deleteOlderThan(cutoff: Date, limit: number): Promise<number>;
 }
+
+/** AUDIT_RETENTION_DAYS default: audit records are kept 90 days. */
+export const DEFAULT_AUDIT_RETENTION_DAYS = 90;
 
 /** Longest window one audit query may span, in days. */
 export const MAX_AUDIT_WINDOW_DAYS = 92;
@@ -84,19 +111,37 @@ export function resolveAuditQuery(raw: RawAuditQuery, now: Date): AuditQuery {
   const parse = (value: string | undefined, name: string): Date | undefined => {
     if (value === undefined) return undefined;
     const date = new Date(value);
-    if (Number.isNaN(date.getTime())) throw new SandboxError("InvalidRequest", `${name} must be an RFC 3339 date-time, got "${value}".`, { target: `query.${name}` });
+    if (Number.isNaN(date.getTime()))
+      throw new SandboxError("InvalidRequest", `${name} must be an RFC 3339 date-time, got "${value}".`, {
+        target: `query.${name}`,
+      });
     return date;
   };
   const to = parse(raw.to, "to") ?? now;
   const from = parse(raw.from, "from") ?? new Date(to.getTime() - DEFAULT_AUDIT_WINDOW_HOURS * 3_600_000);
-  if (from.getTime() > to.getTime()) throw new SandboxError("InvalidRequest", "from must not be after to.", { target: "query.from" });
+  if (from.getTime() > to.getTime())
+    throw new SandboxError("InvalidRequest", "from must not be after to.", { target: "query.from" });
   if (to.getTime() - from.getTime() > MAX_AUDIT_WINDOW_DAYS * 86_400_000) {
-    throw new SandboxError("InvalidRequest", `The window from..to may span at most ${MAX_AUDIT_WINDOW_DAYS} days.`, { target: "query.from" });
+    throw new SandboxError("InvalidRequest", `The window from..to may span at most ${MAX_AUDIT_WINDOW_DAYS} days.`, {
+      target: "query.from",
+    });
   }
-  return { from, to, team: raw.team, action: raw.action, top: raw.top ?? 100, continuationToken: raw.continuationToken };
+  return {
+    from,
+    to,
+    team: raw.team,
+    action: raw.action,
+    top: raw.top ?? 100,
+    continuationToken: raw.continuationToken,
+  };
 }
 
 const MUTATING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+/** Whether a method changes something (its request is audited before the change). */
+export function isMutating(method: string): boolean {
+  return MUTATING.has(method.toUpperCase());
+}
 
 /**
  * Whether a request is audited: every mutating request (whatever its

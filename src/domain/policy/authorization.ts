@@ -18,7 +18,15 @@ import type { Principal } from "../identity/principal.js";
 import { hasRole, requireRole } from "../identity/roles.js";
 import { SandboxError } from "../sandboxError.js";
 import { authorizationRule, type AuthorizationRule, type ScopeAction } from "./authorizationRules.js";
-import { scopeForCluster, teamPolicy, teamSeesSubscription, namespaceFor, type ClusterRef, type SandboxPolicy, type TeamPolicy } from "./policy.js";
+import {
+  scopeForCluster,
+  teamPolicy,
+  teamSeesSubscription,
+  namespaceFor,
+  type ClusterRef,
+  type SandboxPolicy,
+  type TeamPolicy,
+} from "./policy.js";
 
 const denials = new WeakSet<SandboxError>();
 
@@ -49,7 +57,11 @@ export function subscriptionNotFound(subscriptionId: string): SandboxError {
 
 /** The 404 for a missing cluster (used for real misses and for invisible clusters alike). */
 export function clusterNotFound(cluster: ClusterRef): SandboxError {
-  return new SandboxError("NotFound", `Cluster "${cluster.clusterName}" was not found in resource group "${cluster.resourceGroup}" of subscription "${cluster.subscriptionId}".`, { target: "clusterName" });
+  return new SandboxError(
+    "NotFound",
+    `Cluster "${cluster.clusterName}" was not found in resource group "${cluster.resourceGroup}" of subscription "${cluster.subscriptionId}".`,
+    { target: "clusterName" },
+  );
 }
 
 /** The 404 for a missing team-owned resource (`job "x"`, `operation "y"`), for misses and denials alike. */
@@ -67,9 +79,13 @@ export function resourceNotFound(kind: string, name: string): SandboxError {
  */
 export function authorizeOperation(principal: Principal | undefined, operationId: string): AuthorizationRule {
   const rule = authorizationRule(operationId);
-  if (!rule) throw denial(new SandboxError("Forbidden", `No authorization rule covers operation "${operationId}"; the request is denied.`));
+  if (!rule)
+    throw denial(
+      new SandboxError("Forbidden", `No authorization rule covers operation "${operationId}"; the request is denied.`),
+    );
   if (rule.role === "anonymous") return rule;
-  if (principal === undefined) throw denial(new SandboxError("Unauthorized", "This route needs an Authorization: Bearer <token> header."));
+  if (principal === undefined)
+    throw denial(new SandboxError("Unauthorized", "This route needs an Authorization: Bearer <token> header."));
   if (rule.role === "authenticated") return rule;
   try {
     requireRole(principal, rule.role);
@@ -85,11 +101,23 @@ export function authorizeOperation(principal: Principal | undefined, operationId
  * caller's team has no scope in the subscription (read/change); `Forbidden`
  * for `create`.
  */
-export function authorizeSubscriptionAccess(principal: Principal, policy: SandboxPolicy, subscriptionId: string, action: ScopeAction): void {
+export function authorizeSubscriptionAccess(
+  principal: Principal,
+  policy: SandboxPolicy,
+  subscriptionId: string,
+  action: ScopeAction,
+): void {
   if (isAdmin(principal)) return;
   const team = teamPolicy(policy, principal.team);
   if (team && teamSeesSubscription(team, subscriptionId)) return;
-  if (action === "create") throw denial(new SandboxError("Forbidden", `${teamLabel(principal)} may not create anything in subscription "${subscriptionId}".`, { target: "subscriptionId" }));
+  if (action === "create")
+    throw denial(
+      new SandboxError(
+        "Forbidden",
+        `${teamLabel(principal)} may not create anything in subscription "${subscriptionId}".`,
+        { target: "subscriptionId" },
+      ),
+    );
   throw denial(subscriptionNotFound(subscriptionId));
 }
 
@@ -107,10 +135,16 @@ export interface ClusterAccess {
  * @throws SandboxError `NotFound` ({@link clusterNotFound}) for `read` and
  * `change` outside the team's scopes; `Forbidden` for `create` outside them.
  */
-export function authorizeClusterAccess(principal: Principal, policy: SandboxPolicy, cluster: ClusterRef, action: ScopeAction): ClusterAccess {
+export function authorizeClusterAccess(
+  principal: Principal,
+  policy: SandboxPolicy,
+  cluster: ClusterRef,
+  action: ScopeAction,
+): ClusterAccess {
   const team = teamPolicy(policy, principal.team);
   const covered = team !== undefined && scopeForCluster(team, cluster) !== undefined;
-  if (covered || isAdmin(principal)) return Object.freeze({ team, namespace: team ? namespaceFor(team, cluster) : undefined });
+  if (covered || isAdmin(principal))
+    return Object.freeze({ team, namespace: team ? namespaceFor(team, cluster) : undefined });
   if (action === "create") {
     throw denial(
       new SandboxError(
@@ -137,7 +171,11 @@ export function canSeeCluster(principal: Principal, policy: SandboxPolicy, clust
  * @param notFound the error a miss of this resource gets (default a generic one).
  * @throws SandboxError `NotFound` otherwise.
  */
-export function authorizeOwnedResource(principal: Principal, resourceTeam: string | undefined, notFound: SandboxError = resourceNotFound("resource", "requested")): void {
+export function authorizeOwnedResource(
+  principal: Principal,
+  resourceTeam: string | undefined,
+  notFound: SandboxError = resourceNotFound("resource", "requested"),
+): void {
   if (isAdmin(principal)) return;
   if (principal.team !== undefined && resourceTeam !== undefined && principal.team === resourceTeam) return;
   throw denial(notFound);
@@ -153,7 +191,7 @@ export type TeamFilter = { readonly allTeams: true } | { readonly allTeams: fals
  */
 export function teamFilter(principal: Principal): TeamFilter {
   if (isAdmin(principal)) return { allTeams: true };
-  if (principal.team === undefined) throw denial(noTeam());
+  if (principal.team === undefined) throw denial(noTeam(principal));
   return { allTeams: false, team: principal.team };
 }
 
@@ -162,18 +200,32 @@ export function teamFilter(principal: Principal): TeamFilter {
  * @throws SandboxError `Forbidden` when the token names no team, or one the policy does not define.
  */
 export function requireTeam(principal: Principal, policy: SandboxPolicy): TeamPolicy {
-  if (principal.team === undefined) throw denial(noTeam());
+  if (principal.team === undefined) throw denial(noTeam(principal));
   const team = teamPolicy(policy, principal.team);
   if (!team) throw denial(new SandboxError("Forbidden", `Team "${principal.team}" is not defined in the team policy.`));
   return team;
 }
 
-function noTeam(): SandboxError {
-  return new SandboxError("Forbidden", "The token names no team (team claim, app or group mapping), so it can act on no team's resources.");
+function noTeam(principal: Principal): SandboxError {
+  if (principal.groupsOverage === true) {
+    // Entra leaves `groups` out when a user is in too many (200 in JWTs) and says so with `_claim_names`/`hasgroups`.
+    return new SandboxError(
+      "Forbidden",
+      "The token's groups claim overflowed (Entra ID sent _claim_names/hasgroups instead of the groups), so no group could map the caller to a team. " +
+        "Assign the app roles to a team group and emit only those groups (groupMembershipClaims: ApplicationGroup), or add a team claim.",
+    );
+  }
+  return new SandboxError(
+    "Forbidden",
+    "The token names no team (team claim, app or group mapping), so it can act on no team's resources.",
+  );
 }
 
 function teamLabel(principal: Principal): string {
-  return principal.team === undefined ? "A caller without a team" : `Team "${principal.team}"`;
+  if (principal.team !== undefined) return `Team "${principal.team}"`;
+  return principal.groupsOverage === true
+    ? "A caller without a team (its token's groups claim overflowed)"
+    : "A caller without a team";
 }
 
 /** A resource-level target, for {@link decideAccess}. */
@@ -184,7 +236,9 @@ export type AccessTarget =
   | { readonly kind: "job"; readonly cluster: ClusterRef; readonly team: string }
   | { readonly kind: "operation"; readonly team: string };
 
-export type AccessDecision = { readonly allowed: true } | { readonly allowed: false; readonly code: "Unauthorized" | "Forbidden" | "NotFound"; readonly message: string };
+export type AccessDecision =
+  | { readonly allowed: true }
+  | { readonly allowed: false; readonly code: "Unauthorized" | "Forbidden" | "NotFound"; readonly message: string };
 
 /**
  * The whole decision for one request, as a value: the role check, then the
@@ -192,7 +246,12 @@ export type AccessDecision = { readonly allowed: true } | { readonly allowed: fa
  * and handlers run the same functions piecewise; this composition exists so
  * the decision table can be tested without handlers.
  */
-export function decideAccess(principal: Principal | undefined, policy: SandboxPolicy, operationId: string, target: AccessTarget): AccessDecision {
+export function decideAccess(
+  principal: Principal | undefined,
+  policy: SandboxPolicy,
+  operationId: string,
+  target: AccessTarget,
+): AccessDecision {
   try {
     const rule = authorizeOperation(principal, operationId);
     if (principal === undefined || rule.scope === "none" || rule.scope === "admin") return { allowed: true };
@@ -218,7 +277,10 @@ export function decideAccess(principal: Principal | undefined, policy: SandboxPo
     }
     return { allowed: true };
   } catch (error) {
-    if (error instanceof SandboxError && (error.code === "Unauthorized" || error.code === "Forbidden" || error.code === "NotFound")) {
+    if (
+      error instanceof SandboxError &&
+      (error.code === "Unauthorized" || error.code === "Forbidden" || error.code === "NotFound")
+    ) {
       return { allowed: false, code: error.code, message: error.message };
     }
     throw error;

@@ -37,13 +37,14 @@ export interface AuthorizationRule {
   readonly action: ScopeAction;
 }
 
-const rule = (role: RoleRequirement, scope: ScopeKind, action: ScopeAction): AuthorizationRule => Object.freeze({ role, scope, action });
+const rule = (role: RoleRequirement, scope: ScopeKind, action: ScopeAction): AuthorizationRule =>
+  Object.freeze({ role, scope, action });
 
 /**
  * THE authorization table: one rule per OpenAPI `operationId`. A new
  * operation adds its row here; an operation without a row is denied at
  * runtime (fail closed) and fails `test/unit/domain/policy/authorizationMatrix.test.ts`.
- * Rows for routes not yet in the document follow API.md's names; route
+ * Rows for routes not yet in the document follow docs/api-conventions.md's names; route
  * authors rename them to their operationIds.
  */
 export const AUTHORIZATION_RULES: Readonly<Record<string, AuthorizationRule>> = Object.freeze({
@@ -52,6 +53,7 @@ export const AUTHORIZATION_RULES: Readonly<Record<string, AuthorizationRule>> = 
   readyz: rule("anonymous", "none", "read"),
   getOpenApiDocument: rule("anonymous", "none", "read"),
   getApiDocs: rule("anonymous", "none", "read"),
+  getApiDocsAsset: rule("anonymous", "none", "read"),
   whoami: rule("authenticated", "none", "read"),
   listAuditRecords: rule("Sandbox.Admin", "admin", "read"),
 
@@ -85,6 +87,15 @@ export const AUTHORIZATION_RULES: Readonly<Record<string, AuthorizationRule>> = 
 
   // Isolation check
   startIsolationCheck: rule("Sandbox.Submitter", "cluster", "change"),
+
+  // Webhooks: the path names no team, every call acts on the caller's own team's subscriptions.
+  listWebhooks: rule("Sandbox.Reader", "teamList", "read"),
+  getWebhook: rule("Sandbox.Reader", "teamList", "read"),
+  listWebhookDeliveries: rule("Sandbox.Reader", "teamList", "read"),
+  putWebhook: rule("Sandbox.Operator", "teamList", "change"),
+  deleteWebhook: rule("Sandbox.Operator", "teamList", "change"),
+  rotateWebhookSecret: rule("Sandbox.Operator", "teamList", "change"),
+  redeliverWebhookDelivery: rule("Sandbox.Operator", "teamList", "change"),
 });
 
 /** The rule for an operation, or undefined when the table has none (the caller must deny). */

@@ -52,8 +52,15 @@ export function imageAllowed(allowedRegistries: readonly string[], image: string
  */
 export function checkImageAllowed(team: TeamPolicy, image: string): void {
   if (imageAllowed(team.allowedRegistries, image)) return;
-  const allowed = team.allowedRegistries.length === 0 ? "none (the policy allows no registry for this team)" : team.allowedRegistries.join(", ");
-  throw new SandboxError("Forbidden", `Image "${image}" is not from a registry team "${team.name}" may use (allowedRegistries: ${allowed}).`, { target: "body.image" });
+  const allowed =
+    team.allowedRegistries.length === 0
+      ? "none (the policy allows no registry for this team)"
+      : team.allowedRegistries.join(", ");
+  throw new SandboxError(
+    "Forbidden",
+    `Image "${image}" is not from a registry team "${team.name}" may use (allowedRegistries: ${allowed}).`,
+    { target: "body.image" },
+  );
 }
 
 /**
@@ -72,11 +79,25 @@ export function parseCpuQuantity(text: string): number | undefined {
  * @returns undefined when the text is not a quantity.
  */
 export function parseMemoryQuantityMiB(text: string): number | undefined {
-  const match = /^([0-9]+(?:\.[0-9]+)?|\.[0-9]+)(?:[eE]([0-9]+))?(Ki|Mi|Gi|Ti|Pi|Ei|k|K|M|G|T|P|E|m)?$/.exec(text.trim());
+  const match = /^([0-9]+(?:\.[0-9]+)?|\.[0-9]+)(?:[eE]([0-9]+))?(Ki|Mi|Gi|Ti|Pi|Ei|k|K|M|G|T|P|E|m)?$/.exec(
+    text.trim(),
+  );
   if (!match) return undefined;
   const bytesPer: Record<string, number> = {
-    Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
-    k: 1e3, K: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18, m: 1e-3,
+    Ki: 2 ** 10,
+    Mi: 2 ** 20,
+    Gi: 2 ** 30,
+    Ti: 2 ** 40,
+    Pi: 2 ** 50,
+    Ei: 2 ** 60,
+    k: 1e3,
+    K: 1e3,
+    M: 1e6,
+    G: 1e9,
+    T: 1e12,
+    P: 1e15,
+    E: 1e18,
+    m: 1e-3,
   };
   const bytes = Number(match[1]) * (match[2] ? 10 ** Number(match[2]) : 1) * (match[3] ? bytesPer[match[3]]! : 1);
   return bytes / 2 ** 20;
@@ -98,38 +119,72 @@ export interface JobResourceRequest {
  * limits gets the sandbox default VM (1 vCPU, 2 GiB) and passes the CPU and
  * memory checks. Every exceeded limit is reported (one detail each).
  * @throws SandboxError `InvalidRequest` for an unparsable quantity;
- * `QuotaExceeded` naming each exceeded limit.
+ * `JobLimitExceeded` (422: the job itself is too big, retrying cannot
+ * help — unlike `QuotaExceeded` 429, which clients retry) naming each
+ * exceeded limit.
  */
 export function checkJobQuotas(team: TeamPolicy, job: JobResourceRequest): void {
   const q = team.quotas;
-  const details: { code: "QuotaExceeded"; target: string; message: string }[] = [];
+  const details: { code: "JobLimitExceeded"; target: string; message: string }[] = [];
   if (job.cpuLimit !== undefined) {
     const cpu = parseCpuQuantity(job.cpuLimit);
-    if (cpu === undefined) throw new SandboxError("InvalidRequest", `resources.limits.cpu "${job.cpuLimit}" is not a Kubernetes CPU quantity.`, { target: "body.resources.limits.cpu" });
-    if (cpu > q.maxVCpuPerJob) details.push({ code: "QuotaExceeded", target: "body.resources.limits.cpu", message: `cpu ${job.cpuLimit} exceeds maxVCpuPerJob (${q.maxVCpuPerJob} vCPU) of team "${team.name}"` });
+    if (cpu === undefined)
+      throw new SandboxError(
+        "InvalidRequest",
+        `resources.limits.cpu "${job.cpuLimit}" is not a Kubernetes CPU quantity.`,
+        { target: "body.resources.limits.cpu" },
+      );
+    if (cpu > q.maxVCpuPerJob)
+      details.push({
+        code: "JobLimitExceeded",
+        target: "body.resources.limits.cpu",
+        message: `cpu ${job.cpuLimit} exceeds maxVCpuPerJob (${q.maxVCpuPerJob} vCPU) of team "${team.name}"`,
+      });
   }
   if (job.memoryLimit !== undefined) {
     const mib = parseMemoryQuantityMiB(job.memoryLimit);
-    if (mib === undefined) throw new SandboxError("InvalidRequest", `resources.limits.memory "${job.memoryLimit}" is not a Kubernetes memory quantity.`, { target: "body.resources.limits.memory" });
-    if (mib > q.maxMemoryMiBPerJob) details.push({ code: "QuotaExceeded", target: "body.resources.limits.memory", message: `memory ${job.memoryLimit} exceeds maxMemoryMiBPerJob (${q.maxMemoryMiBPerJob} MiB) of team "${team.name}"` });
+    if (mib === undefined)
+      throw new SandboxError(
+        "InvalidRequest",
+        `resources.limits.memory "${job.memoryLimit}" is not a Kubernetes memory quantity.`,
+        { target: "body.resources.limits.memory" },
+      );
+    if (mib > q.maxMemoryMiBPerJob)
+      details.push({
+        code: "JobLimitExceeded",
+        target: "body.resources.limits.memory",
+        message: `memory ${job.memoryLimit} exceeds maxMemoryMiBPerJob (${q.maxMemoryMiBPerJob} MiB) of team "${team.name}"`,
+      });
   }
   if (job.timeoutSeconds > q.maxTimeoutSeconds) {
-    details.push({ code: "QuotaExceeded", target: "body.timeoutSeconds", message: `timeoutSeconds ${job.timeoutSeconds} exceeds maxTimeoutSeconds (${q.maxTimeoutSeconds}) of team "${team.name}"` });
+    details.push({
+      code: "JobLimitExceeded",
+      target: "body.timeoutSeconds",
+      message: `timeoutSeconds ${job.timeoutSeconds} exceeds maxTimeoutSeconds (${q.maxTimeoutSeconds}) of team "${team.name}"`,
+    });
   }
   if (details.length > 0) {
     const first = details[0]!;
-    throw new SandboxError("QuotaExceeded", `${first.message[0]!.toUpperCase()}${first.message.slice(1)}${details.length > 1 ? ` (and ${details.length - 1} more)` : ""}.`, { target: first.target, details });
+    throw new SandboxError(
+      "JobLimitExceeded",
+      `${first.message[0]!.toUpperCase()}${first.message.slice(1)}${details.length > 1 ? ` (and ${details.length - 1} more)` : ""}.`,
+      { target: first.target, details },
+    );
   }
 }
 
 /**
  * Trusted pods (`isolation: none`) share the node kernel, so they need the
- * Operator role (API.md).
+ * Operator role (docs/api-conventions.md).
  * @throws SandboxError `Forbidden` naming the role.
  */
 export function checkIsolationAllowed(principal: Principal, isolation: "sandbox" | "none"): void {
   if (isolation === "none" && !hasRole(principal, "Sandbox.Operator")) {
-    throw new SandboxError("Forbidden", 'isolation "none" runs on the shared node kernel and needs the Sandbox.Operator role (or higher).', { target: "body.isolation" });
+    throw new SandboxError(
+      "Forbidden",
+      'isolation "none" runs on the shared node kernel and needs the Sandbox.Operator role (or higher).',
+      { target: "body.isolation" },
+    );
   }
 }
 

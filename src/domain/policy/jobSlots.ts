@@ -52,10 +52,14 @@ export class JobSlots {
     const limit = policy.quotas.maxConcurrentJobs;
     const { outcome } = await this.store.tryReserve(team, jobId, limit);
     if (outcome === "full") {
-      throw new SandboxError("QuotaExceeded", `Team "${team}" already runs ${limit} job${limit === 1 ? "" : "s"}, its maxConcurrentJobs; wait for one to finish or cancel one.`, {
-        target: "maxConcurrentJobs",
-        retryAfterSeconds: 30,
-      });
+      throw new SandboxError(
+        "QuotaExceeded",
+        `Team "${team}" already runs ${limit} job${limit === 1 ? "" : "s"}, its maxConcurrentJobs; wait for one to finish or cancel one.`,
+        {
+          target: "maxConcurrentJobs",
+          retryAfterSeconds: 30,
+        },
+      );
     }
   }
 

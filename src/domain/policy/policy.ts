@@ -4,6 +4,8 @@
  * `src/config/policyFile.ts`), plus the pure lookups every decision uses.
  */
 
+import { egressProblems } from "../containment/containmentObjects.js";
+
 /** Per-job and per-team limits. */
 export interface TeamQuotas {
   /** Jobs of the team holding a slot at once (not yet finished). Default 5. */
@@ -14,7 +16,25 @@ export interface TeamQuotas {
   readonly maxMemoryMiBPerJob: number;
   /** Upper bound of a job's `timeoutSeconds`. Default 3600. */
   readonly maxTimeoutSeconds: number;
+  /** `ephemeral-storage` request and limit of every job container, in MiB. Default 1024. */
+  readonly ephemeralStorageMiBPerJob: number;
 }
+
+/** What a team's jobs may reach on the network besides the cluster DNS (policy file `egress`); defaults closed. */
+export interface TeamEgress {
+  /** Public addresses (0.0.0.0/0 minus private, link-local and wireserver ranges). */
+  readonly internet: boolean;
+  /** Further IPv4 CIDRs (the cluster's own ranges and the always-denied ones are carved out). */
+  readonly cidrs: readonly string[];
+  /** TCP ports the opened destinations may be reached on; empty = any port. */
+  readonly ports: readonly number[];
+}
+
+export const CLOSED_EGRESS: TeamEgress = Object.freeze({
+  internet: false,
+  cidrs: Object.freeze([]),
+  ports: Object.freeze([]),
+});
 
 /** Where a team may see and manage clusters. Patterns are globs (`*`, `?`), case-insensitive. */
 export interface TeamScope {
@@ -36,6 +56,13 @@ export interface TeamPolicy {
   readonly quotas: TeamQuotas;
   /** Sandboxed jobs may run as root (runAsNonRoot relaxed). Never applies to `isolation: none`. */
   readonly allowRunAsRoot: boolean;
+  readonly egress: TeamEgress;
+  /**
+   * Sandboxed jobs may run on a cluster without a network policy engine
+   * (their NetworkPolicies are then not enforced). Default false:
+   * `NetworkPolicyUnsupported`.
+   */
+  readonly allowUnenforcedNetworking: boolean;
 }
 
 export interface SandboxPolicy {
@@ -48,12 +75,8 @@ export interface SandboxPolicy {
   readonly teams: ReadonlyMap<string, TeamPolicy>;
 }
 
-/** A cluster, as routes name it. */
-export interface ClusterRef {
-  readonly subscriptionId: string;
-  readonly resourceGroup: string;
-  readonly clusterName: string;
-}
+import type { ClusterRef } from "../sandbox/clusterRef.js";
+export type { ClusterRef };
 
 /** The policy file's shape (after JSON Schema validation). */
 export interface PolicyDocument {
@@ -67,6 +90,8 @@ export interface PolicyTeamSettings {
   allowedRegistries?: string[];
   quotas?: Partial<TeamQuotas>;
   allowRunAsRoot?: boolean;
+  egress?: Partial<TeamEgress>;
+  allowUnenforcedNetworking?: boolean;
 }
 
 export interface PolicyTeamDocument extends PolicyTeamSettings {
@@ -76,7 +101,13 @@ export interface PolicyTeamDocument extends PolicyTeamSettings {
 }
 
 /** Built-in defaults: conservative, so a forgotten setting never widens access. */
-export const DEFAULT_QUOTAS: TeamQuotas = Object.freeze({ maxConcurrentJobs: 5, maxVCpuPerJob: 2, maxMemoryMiBPerJob: 4096, maxTimeoutSeconds: 3600 });
+export const DEFAULT_QUOTAS: TeamQuotas = Object.freeze({
+  maxConcurrentJobs: 5,
+  maxVCpuPerJob: 2,
+  maxMemoryMiBPerJob: 4096,
+  maxTimeoutSeconds: 3600,
+  ephemeralStorageMiBPerJob: 1024,
+});
 
 /**
  * Builds the frozen policy from a schema-valid document and returns the
@@ -105,15 +136,27 @@ export function buildPolicy(document: PolicyDocument): { policy: SandboxPolicy; 
         allowedRegistries: Object.freeze([...(team.allowedRegistries ?? defaults.allowedRegistries ?? [])]),
         quotas: Object.freeze({ ...DEFAULT_QUOTAS, ...defaults.quotas, ...team.quotas }),
         allowRunAsRoot: team.allowRunAsRoot ?? defaults.allowRunAsRoot ?? false,
+        egress: Object.freeze({
+          internet: team.egress?.internet ?? defaults.egress?.internet ?? false,
+          cidrs: Object.freeze([...(team.egress?.cidrs ?? defaults.egress?.cidrs ?? [])]),
+          ports: Object.freeze([...(team.egress?.ports ?? defaults.egress?.ports ?? [])]),
+        }),
+        allowUnenforcedNetworking: team.allowUnenforcedNetworking ?? defaults.allowUnenforcedNetworking ?? false,
       }),
     );
+    for (const problem of egressProblems(teams.get(name)!.egress))
+      problems.push(`/teams/${name}/egress/cidrs: ${problem}`);
   }
   // Two teams sharing a namespace would see each other's pods through Kubernetes.
   const namespaceOwner = new Map<string, string>();
   for (const team of teams.values()) {
-    for (const ns of new Set([team.namespace, ...team.scopes.map((s) => s.namespace).filter((n): n is string => n !== undefined)])) {
+    for (const ns of new Set([
+      team.namespace,
+      ...team.scopes.map((s) => s.namespace).filter((n): n is string => n !== undefined),
+    ])) {
       const owner = namespaceOwner.get(ns);
-      if (owner !== undefined && owner !== team.name) problems.push(`/teams/${team.name}: namespace "${ns}" is already the namespace of team "${owner}"`);
+      if (owner !== undefined && owner !== team.name)
+        problems.push(`/teams/${team.name}: namespace "${ns}" is already the namespace of team "${owner}"`);
       else namespaceOwner.set(ns, team.name);
     }
   }
@@ -140,7 +183,10 @@ const globCache = new Map<string, RegExp>();
 export function globMatches(pattern: string, value: string): boolean {
   let re = globCache.get(pattern);
   if (!re) {
-    const body = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+    const body = pattern
+      .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+      .replace(/\*/g, ".*")
+      .replace(/\?/g, ".");
     re = new RegExp(`^${body}$`, "i");
     globCache.set(pattern, re);
   }
@@ -162,7 +208,10 @@ export function teamSeesSubscription(team: TeamPolicy, subscriptionId: string): 
 export function scopeForCluster(team: TeamPolicy, cluster: ClusterRef): TeamScope | undefined {
   const id = cluster.subscriptionId.toLowerCase();
   return team.scopes.find(
-    (s) => s.subscriptionId === id && s.resourceGroups.some((p) => globMatches(p, cluster.resourceGroup)) && s.clusters.some((p) => globMatches(p, cluster.clusterName)),
+    (s) =>
+      s.subscriptionId === id &&
+      s.resourceGroups.some((p) => globMatches(p, cluster.resourceGroup)) &&
+      s.clusters.some((p) => globMatches(p, cluster.clusterName)),
   );
 }
 

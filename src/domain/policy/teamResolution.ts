@@ -13,7 +13,11 @@ export function resolveTeam(principal: Principal, policy: SandboxPolicy): Princi
   if (principal.team !== undefined) return principal;
   const appTeam = principal.appId === undefined ? undefined : policy.appTeams.get(principal.appId.toLowerCase());
   if (appTeam !== undefined) return Object.freeze({ ...principal, team: appTeam });
-  const groupTeams = new Set((principal.groups ?? []).map((g) => policy.groupTeams.get(g.toLowerCase())).filter((t): t is string => t !== undefined));
+  const groupTeams = new Set(
+    (principal.groups ?? [])
+      .map((g) => policy.groupTeams.get(g.toLowerCase()))
+      .filter((t): t is string => t !== undefined),
+  );
   if (groupTeams.size === 1) return Object.freeze({ ...principal, team: [...groupTeams][0] });
   return principal;
 }

@@ -15,7 +15,7 @@ import type { VmSkuInfo } from "./poolPreflight.js";
  * (`NotRegistered | Pending | Registering | Registered | Unregistering | Unregistered`),
  * or `Gone` when ARM answers 404 "The feature '…' could not be found" — the
  * preview flag was removed after GA, so nothing needs registering any more
- * (../shared/reference/arm/aks-errors.md).
+ * (reference/arm/aks-errors.md).
  */
 export type FeatureRegistrationState = string;
 
@@ -42,9 +42,19 @@ export interface ManagedClusterState {
 
 export interface SandboxArm {
   /** Feature state, or {@link FEATURE_GONE}. */
-  getFeatureState(subscriptionId: string, namespace: string, name: string, call: ArmCallContext): Promise<FeatureRegistrationState>;
+  getFeatureState(
+    subscriptionId: string,
+    namespace: string,
+    name: string,
+    call: ArmCallContext,
+  ): Promise<FeatureRegistrationState>;
   /** `az feature register` (synchronous at ARM, idempotent): the state after the call, or {@link FEATURE_GONE}. */
-  registerFeature(subscriptionId: string, namespace: string, name: string, call: ArmCallContext): Promise<FeatureRegistrationState>;
+  registerFeature(
+    subscriptionId: string,
+    namespace: string,
+    name: string,
+    call: ArmCallContext,
+  ): Promise<FeatureRegistrationState>;
   /** Provider `registrationState` (`NotRegistered | Registering | Registered | Unregistering`). */
   getProviderState(subscriptionId: string, namespace: string, call: ArmCallContext): Promise<string>;
   /** `az provider register` (idempotent): the state after the call. */
@@ -55,10 +65,20 @@ export interface SandboxArm {
   listAgentPools(cluster: ClusterRef, apiVersion: string, call: ArmCallContext): Promise<AgentPoolState[]>;
   resourceGroupExists(subscriptionId: string, resourceGroup: string, call: ArmCallContext): Promise<boolean>;
   /** Creates the resource group (idempotent PUT). */
-  createResourceGroup(subscriptionId: string, resourceGroup: string, location: string, call: ArmCallContext): Promise<void>;
+  createResourceGroup(
+    subscriptionId: string,
+    resourceGroup: string,
+    location: string,
+    call: ArmCallContext,
+  ): Promise<void>;
   /**
    * A VM size as the Compute SKU API (`Microsoft.Compute/skus`) lists it in
    * `location`, or undefined when the region does not offer it. Case-insensitive.
    */
-  getVmSku(subscriptionId: string, location: string, vmSize: string, call: ArmCallContext): Promise<VmSkuInfo | undefined>;
+  getVmSku(
+    subscriptionId: string,
+    location: string,
+    vmSize: string,
+    call: ArmCallContext,
+  ): Promise<VmSkuInfo | undefined>;
 }

@@ -1,4 +1,5 @@
-import type { SandboxFlavor } from "../../config/configuration.js";
+/** Which Pod Sandboxing generation the service drives: the preview (feature flag) or GA. */
+export type SandboxFlavor = "preview" | "ga";
 
 /**
  * The names Pod Sandboxing uses in one flavour. This module is the only place

@@ -1,7 +1,9 @@
 import type { ArmCallContext, ClusterRef } from "../operations/armOperations.js";
 import type { SandboxPoolPreflight, SandboxPoolPreflightRequest } from "../operations/kinds/sandboxPoolKinds.js";
 import type { OperationStore } from "../operations/operationStore.js";
+import { SANDBOX_NETWORK_PROFILE } from "../operations/kinds/clusterKinds.js";
 import { clusterSerialKey } from "./clusterSerialKey.js";
+import { networkPolicyEngineOf, preflightNetworkView } from "./clusterView.js";
 import { poolPreflight, type PreflightCheck, type PreflightReport, type VmSkuInfo } from "./poolPreflight.js";
 import { FEATURE_GONE, type ManagedClusterState, type SandboxArm } from "./sandboxArm.js";
 import type { SandboxFlavorNames } from "./sandboxFlavor.js";
@@ -73,13 +75,19 @@ export class SandboxPreflightService implements SandboxPoolPreflight {
     const feature = this.deps.flavor.feature;
     if (!feature) return { featureState: undefined, providerState: undefined, featureGone: false };
     const featureState = await this.deps.arm.getFeatureState(subscriptionId, feature.namespace, feature.name, call);
-    if (featureState === FEATURE_GONE) return { featureState: "Registered", providerState: "Registered", featureGone: true };
+    if (featureState === FEATURE_GONE)
+      return { featureState: "Registered", providerState: "Registered", featureGone: true };
     const providerState = await this.deps.arm.getProviderState(subscriptionId, feature.namespace, call);
     return { featureState, providerState, featureGone: false };
   }
 
   /** The VM size in a region, or undefined. */
-  vmSku(subscriptionId: string, location: string, vmSize: string, call: ArmCallContext): Promise<VmSkuInfo | undefined> {
+  vmSku(
+    subscriptionId: string,
+    location: string,
+    vmSize: string,
+    call: ArmCallContext,
+  ): Promise<VmSkuInfo | undefined> {
     return this.deps.arm.getVmSku(subscriptionId, location, vmSize, call);
   }
 
@@ -99,7 +107,11 @@ export class SandboxPreflightService implements SandboxPoolPreflight {
     const report = poolPreflight({
       flavor: this.deps.flavor,
       clusterName: ref.clusterName,
-      cluster: cluster && { provisioningState: cluster.provisioningState, kubernetesVersion: cluster.kubernetesVersion, location: cluster.location },
+      cluster: cluster && {
+        provisioningState: cluster.provisioningState,
+        kubernetesVersion: cluster.kubernetesVersion,
+        location: cluster.location,
+      },
       poolName: ref.poolName,
       vmSize,
       osSku,
@@ -110,7 +122,8 @@ export class SandboxPreflightService implements SandboxPoolPreflight {
       activeOperation: active,
       ...(this.deps.familyRules ? { familyRules: this.deps.familyRules } : {}),
     });
-    return { report, sku };
+    if (!cluster) return { report, sku };
+    return { report: { ...report, network: preflightNetworkView(networkPolicyEngineOf(cluster.resource)) }, sku };
   }
 
   /** PREFLIGHT HOOK of `putSandboxPool`. */
@@ -126,7 +139,9 @@ export class SandboxPreflightService implements SandboxPoolPreflight {
    * name; the Kubernetes version is checked only when one is requested (AKS's
    * default is always new enough).
    */
-  async checkCluster(request: ClusterPreflightRequest): Promise<{ report: PreflightReport; sku: VmSkuInfo | undefined }> {
+  async checkCluster(
+    request: ClusterPreflightRequest,
+  ): Promise<{ report: PreflightReport; sku: VmSkuInfo | undefined }> {
     const { cluster, call } = request;
     const [sku, registration, active] = await Promise.all([
       this.vmSku(cluster.subscriptionId, request.location, request.vmSize, call),
@@ -136,7 +151,11 @@ export class SandboxPreflightService implements SandboxPoolPreflight {
     const base = poolPreflight({
       flavor: this.deps.flavor,
       clusterName: cluster.clusterName,
-      cluster: { provisioningState: "Succeeded", kubernetesVersion: request.kubernetesVersion ?? this.deps.minKubernetesVersion, location: request.location },
+      cluster: {
+        provisioningState: "Succeeded",
+        kubernetesVersion: request.kubernetesVersion ?? this.deps.minKubernetesVersion,
+        location: request.location,
+      },
       poolName: "system",
       vmSize: request.vmSize,
       osSku: undefined,
@@ -148,16 +167,29 @@ export class SandboxPreflightService implements SandboxPoolPreflight {
       ...(this.deps.familyRules ? { familyRules: this.deps.familyRules } : {}),
     });
     const checks: PreflightCheck[] = [];
-    if (CLUSTER_NAME_PATTERN.test(cluster.clusterName)) checks.push({ name: "clusterName", ok: true, message: `"${cluster.clusterName}" is a valid AKS cluster name.` });
-    else checks.push({ name: "clusterName", ok: false, code: "InvalidRequest", message: `Cluster name "${cluster.clusterName}" is invalid: AKS needs 1–63 letters, digits, '-' or '_', starting and ending with a letter or digit.` });
+    if (CLUSTER_NAME_PATTERN.test(cluster.clusterName))
+      checks.push({ name: "clusterName", ok: true, message: `"${cluster.clusterName}" is a valid AKS cluster name.` });
+    else
+      checks.push({
+        name: "clusterName",
+        ok: false,
+        code: "InvalidRequest",
+        message: `Cluster name "${cluster.clusterName}" is invalid: AKS needs 1–63 letters, digits, '-' or '_', starting and ending with a letter or digit.`,
+      });
     for (const c of base.checks) {
       if (c.name === "clusterExists" || c.name === "poolName") continue;
       if (c.name === "kubernetesVersion" && request.kubernetesVersion === undefined) {
-        checks.push({ name: "kubernetesVersion", ok: true, message: `AKS's default Kubernetes version (always ≥ ${this.deps.minKubernetesVersion}).` });
+        checks.push({
+          name: "kubernetesVersion",
+          ok: true,
+          message: `AKS's default Kubernetes version (always ≥ ${this.deps.minKubernetesVersion}).`,
+        });
         continue;
       }
       checks.push(c);
     }
-    return { report: { ok: checks.every((c) => c.ok), checks }, sku };
+    // The cluster this creates has Azure CNI powered by Cilium (see sandboxClusterBody).
+    const network = preflightNetworkView(networkPolicyEngineOf({ networkProfile: { ...SANDBOX_NETWORK_PROFILE } }));
+    return { report: { ok: checks.every((c) => c.ok), checks, network }, sku };
   }
 }

@@ -2,7 +2,7 @@
  * Which VM size families can host Pod Sandboxing's nested VMs.
  *
  * No Azure API answers "does this size support nested virtualization"
- * (../shared/reference/vm-families.md): the Compute SKU API gives generation,
+ * (reference/vm-families.md): the Compute SKU API gives generation,
  * vCPUs, memory and architecture, but nested virtualization is only stated in
  * the size-series documentation. This table is that documentation as data;
  * operators can put their own rules in front of it (first match wins).
@@ -35,10 +35,17 @@ export const DEFAULT_VM_FAMILY_RULES: readonly VmFamilyRule[] = Object.freeze([
   { family: "A/Av2", pattern: /^(Standard|Basic)_A\d+/i, nestedVirtualization: false },
   { family: "DC (confidential)", pattern: /^Standard_DC\d+/i, nestedVirtualization: false },
   { family: "N (GPU)", pattern: /^Standard_N[A-Z]*\d+/i, nestedVirtualization: false },
-  { family: "F v1, G, H, L, Lsv2", pattern: /^Standard_(F\d+s?|G\w*\d+|H\w*\d+|L\d+s?(_v2)?)$/i, nestedVirtualization: false },
+  {
+    family: "F v1, G, H, L, Lsv2",
+    pattern: /^Standard_(F\d+s?|G\w*\d+|H\w*\d+|L\d+s?(_v2)?)$/i,
+    nestedVirtualization: false,
+  },
 ]);
 
 /** The family rule for a size name, or undefined when the table does not know it. */
-export function vmFamilyOf(vmSize: string, rules: readonly VmFamilyRule[] = DEFAULT_VM_FAMILY_RULES): VmFamilyRule | undefined {
+export function vmFamilyOf(
+  vmSize: string,
+  rules: readonly VmFamilyRule[] = DEFAULT_VM_FAMILY_RULES,
+): VmFamilyRule | undefined {
   return rules.find((rule) => rule.pattern.test(vmSize));
 }

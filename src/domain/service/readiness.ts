@@ -14,7 +14,10 @@ export interface ReadinessReport {
  * The `readyz` use-case: runs every check concurrently and reports each.
  * `configurationProblems` lists invalid setting names (ready only when empty).
  */
-export async function readyz(checks: readonly ReadinessCheck[], configurationProblems: readonly string[]): Promise<ReadinessReport> {
+export async function readyz(
+  checks: readonly ReadinessCheck[],
+  configurationProblems: readonly string[],
+): Promise<ReadinessReport> {
   const results: ReadinessReport["checks"] = [];
   results.push(
     configurationProblems.length === 0
@@ -24,7 +27,11 @@ export async function readyz(checks: readonly ReadinessCheck[], configurationPro
   const outcomes = await Promise.allSettled(checks.map((c) => c.check()));
   outcomes.forEach((outcome, i) => {
     const name = checks[i]!.name;
-    results.push(outcome.status === "fulfilled" ? { name, ok: true } : { name, ok: false, message: outcome.reason instanceof Error ? outcome.reason.message : "failed" });
+    results.push(
+      outcome.status === "fulfilled"
+        ? { name, ok: true }
+        : { name, ok: false, message: outcome.reason instanceof Error ? outcome.reason.message : "failed" },
+    );
   });
   return { status: results.every((r) => r.ok) ? "ready" : "notReady", checks: results };
 }

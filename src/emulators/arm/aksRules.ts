@@ -4,7 +4,10 @@ import type { ArmEmulatorState, ClusterRecord } from "./armEmulatorState.js";
 import { findVmSku, supportsNestedVirtualization } from "./vmSkuCatalogue.js";
 
 /** The preview feature that gates `KataMshvVmIsolation`. */
-export const KATA_PREVIEW_FEATURE = { namespace: "Microsoft.ContainerService", name: "KataVMIsolationPreview" } as const;
+export const KATA_PREVIEW_FEATURE = {
+  namespace: "Microsoft.ContainerService",
+  name: "KataVMIsolationPreview",
+} as const;
 
 /** Workload runtimes that run pods in Kata VM sandboxes. */
 export const SANDBOX_RUNTIMES = ["KataMshvVmIsolation", "KataVmIsolation"] as const;
@@ -38,12 +41,24 @@ export function checkClusterName(name: string): void {
  * `major.minor` → the newest offered patch, `major.minor.patch` → itself; a
  * version AKS does not offer → 400 `K8sVersionNotSupported`.
  */
-export function resolveKubernetesVersion(requested: unknown, settings: ArmEmulatorSettings, target: string, fallback?: string): string {
-  if (requested === undefined || requested === null || requested === "") return fallback ?? settings.defaultKubernetesVersion;
+export function resolveKubernetesVersion(
+  requested: unknown,
+  settings: ArmEmulatorSettings,
+  target: string,
+  fallback?: string,
+): string {
+  if (requested === undefined || requested === null || requested === "")
+    return fallback ?? settings.defaultKubernetesVersion;
   const text = typeof requested === "string" ? requested : JSON.stringify(requested);
   const m = VERSION.exec(text);
-  if (!m) throw invalidParameter(target, `The Kubernetes version '${text}' is invalid; use <major.minor> or <major.minor.patch>.`);
-  const offered = settings.kubernetesVersions.filter((v) => (m[3] === undefined ? v.startsWith(`${m[1]}.${m[2]}.`) : v === text));
+  if (!m)
+    throw invalidParameter(
+      target,
+      `The Kubernetes version '${text}' is invalid; use <major.minor> or <major.minor.patch>.`,
+    );
+  const offered = settings.kubernetesVersions.filter((v) =>
+    m[3] === undefined ? v.startsWith(`${m[1]}.${m[2]}.`) : v === text,
+  );
   const newest = offered.sort(compareVersions).at(-1);
   if (!newest) {
     throw new ArmError(
@@ -83,13 +98,21 @@ export interface PoolRuleInput {
  * since), and for sandbox runtimes osSKU AzureLinux, a generation-2, x64,
  * nested-virtualization size and Kubernetes ≥ 1.24. Throws {@link ArmError}.
  */
-export function checkPoolRules(state: ArmEmulatorState, subscriptionId: string, apiVersion: string, input: PoolRuleInput): void {
+export function checkPoolRules(
+  state: ArmEmulatorState,
+  subscriptionId: string,
+  apiVersion: string,
+  input: PoolRuleInput,
+): void {
   const { properties: p, targetPrefix } = input;
   const t = (field: string): string => `${targetPrefix}.${field}`;
   const vmSize = typeof p.vmSize === "string" ? p.vmSize : "Standard_DS2_v2";
   const sku = findVmSku(vmSize, state.settings.vmSkus);
   if (!sku) {
-    throw invalidParameter(t("vmSize"), `The VM size '${vmSize}' is not available for AKS in this subscription and location. Use a size listed by Microsoft.Compute/skus.`);
+    throw invalidParameter(
+      t("vmSize"),
+      `The VM size '${vmSize}' is not available for AKS in this subscription and location. Use a size listed by Microsoft.Compute/skus.`,
+    );
   }
   const runtime = typeof p.workloadRuntime === "string" ? p.workloadRuntime : "OCIContainer";
   if (runtime === "KataMshvVmIsolation") {
@@ -99,7 +122,11 @@ export function checkPoolRules(state: ArmEmulatorState, subscriptionId: string, 
         `WorkloadRuntime 'KataMshvVmIsolation' is only available at a preview api-version (for example ${supportedApiVersions.containerServicePreview[0]}); api-version '${apiVersion}' accepts OCIContainer, WasmWasi and KataVmIsolation.`,
       );
     }
-    const usable = state.previewFeatureUsable(subscriptionId, KATA_PREVIEW_FEATURE.namespace, KATA_PREVIEW_FEATURE.name);
+    const usable = state.previewFeatureUsable(
+      subscriptionId,
+      KATA_PREVIEW_FEATURE.namespace,
+      KATA_PREVIEW_FEATURE.name,
+    );
     if (!usable.usable) {
       const feature = `${KATA_PREVIEW_FEATURE.namespace}/${KATA_PREVIEW_FEATURE.name}`;
       throw new ArmError(
@@ -116,22 +143,37 @@ export function checkPoolRules(state: ArmEmulatorState, subscriptionId: string, 
   const osType = typeof p.osType === "string" ? p.osType : "Linux";
   const osSku = typeof p.osSKU === "string" ? p.osSKU : osType === "Windows" ? "Windows2022" : "Ubuntu";
   if (osSku !== "AzureLinux" && osSku !== "AzureLinux3") {
-    throw invalidParameter(t("osSKU"), `WorkloadRuntime '${runtime}' requires osSKU 'AzureLinux' (got '${osSku}'${p.osSKU === undefined ? ", the default" : ""}).`);
+    throw invalidParameter(
+      t("osSKU"),
+      `WorkloadRuntime '${runtime}' requires osSKU 'AzureLinux' (got '${osSku}'${p.osSKU === undefined ? ", the default" : ""}).`,
+    );
   }
   if (osType !== "Linux") {
     throw invalidParameter(t("osType"), `WorkloadRuntime '${runtime}' requires osType 'Linux' (got '${osType}').`);
   }
   if (sku.cpuArchitecture !== "x64") {
-    throw invalidParameter(t("vmSize"), `WorkloadRuntime '${runtime}' requires an x64 VM size; '${sku.name}' is ${sku.cpuArchitecture}.`);
+    throw invalidParameter(
+      t("vmSize"),
+      `WorkloadRuntime '${runtime}' requires an x64 VM size; '${sku.name}' is ${sku.cpuArchitecture}.`,
+    );
   }
   if (!sku.hyperVGenerations.split(",").includes("V2")) {
-    throw invalidParameter(t("vmSize"), `WorkloadRuntime '${runtime}' requires a generation 2 VM size; '${sku.name}' supports only HyperVGenerations ${sku.hyperVGenerations}.`);
+    throw invalidParameter(
+      t("vmSize"),
+      `WorkloadRuntime '${runtime}' requires a generation 2 VM size; '${sku.name}' supports only HyperVGenerations ${sku.hyperVGenerations}.`,
+    );
   }
   if (!supportsNestedVirtualization(sku)) {
-    throw invalidParameter(t("vmSize"), `WorkloadRuntime '${runtime}' requires a VM size that supports nested virtualization (for example the Dsv3 series); '${sku.name}' does not.`);
+    throw invalidParameter(
+      t("vmSize"),
+      `WorkloadRuntime '${runtime}' requires a VM size that supports nested virtualization (for example the Dsv3 series); '${sku.name}' does not.`,
+    );
   }
   if (compareVersions(input.kubernetesVersion, "1.24.0") < 0) {
-    throw invalidParameter(t("orchestratorVersion"), `WorkloadRuntime '${runtime}' requires Kubernetes 1.24.0 or later; the pool would run ${input.kubernetesVersion}.`);
+    throw invalidParameter(
+      t("orchestratorVersion"),
+      `WorkloadRuntime '${runtime}' requires Kubernetes 1.24.0 or later; the pool would run ${input.kubernetesVersion}.`,
+    );
   }
 }
 

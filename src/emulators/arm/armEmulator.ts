@@ -107,30 +107,59 @@ export async function startArmEmulator(options: StartArmEmulatorOptions): Promis
   const faults = new FaultInjector();
   const requestLog = new RequestLog();
   let baseUrl = "";
-  const ctx: ArmContext = { cloud, settings, state, faults, validator: sharedSwaggerValidator(), baseUrl: () => baseUrl };
-  const routes = [...featuresRoutes(ctx), ...containerServiceRoutes(ctx), ...computeSkusRoutes(ctx), ...resourcesRoutes(ctx)].map(compile);
+  const ctx: ArmContext = {
+    cloud,
+    settings,
+    state,
+    faults,
+    validator: sharedSwaggerValidator(),
+    baseUrl: () => baseUrl,
+  };
+  const routes = [
+    ...featuresRoutes(ctx),
+    ...containerServiceRoutes(ctx),
+    ...computeSkusRoutes(ctx),
+    ...resourcesRoutes(ctx),
+  ].map(compile);
 
   function retryHeaders(simulatedSeconds: number): { headers: Record<string, string>; wallMs: number } {
     const wallMs = cloud.clock.toWallMs(simulatedSeconds * 1000);
     const ms = String(Math.max(0, Math.round(wallMs)));
-    return { headers: { "Retry-After": String(Math.max(0, Math.ceil(wallMs / 1000))), "retry-after-ms": ms, "x-ms-retry-after-ms": ms }, wallMs };
+    return {
+      headers: {
+        "Retry-After": String(Math.max(0, Math.ceil(wallMs / 1000))),
+        "retry-after-ms": ms,
+        "x-ms-retry-after-ms": ms,
+      },
+      wallMs,
+    };
   }
 
   function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
     const requestId = randomUUID();
-    const base: Record<string, string> = { "x-ms-request-id": requestId, "x-ms-correlation-request-id": requestId, "Cache-Control": "no-cache", ...headers };
+    const base: Record<string, string> = {
+      "x-ms-request-id": requestId,
+      "x-ms-correlation-request-id": requestId,
+      "Cache-Control": "no-cache",
+      ...headers,
+    };
     if (body === undefined || status === 204 || status === 304) {
       res.writeHead(status, { ...base, "Content-Length": "0" });
       res.end();
       return;
     }
     const text = JSON.stringify(body);
-    res.writeHead(status, { ...base, "Content-Type": "application/json; charset=utf-8", "Content-Length": String(Buffer.byteLength(text)) });
+    res.writeHead(status, {
+      ...base,
+      "Content-Type": "application/json; charset=utf-8",
+      "Content-Length": String(Buffer.byteLength(text)),
+    });
     res.end(text);
   }
 
   async function control(req: IncomingMessage, res: ServerResponse, path: string, raw: Buffer): Promise<void> {
-    if (!isLoopback(req.socket.remoteAddress)) return send(res, 403, { error: { code: "Forbidden", message: "/_emulator/ is loopback-only." } });
+    if (!isLoopback(req.socket.remoteAddress))
+      return send(res, 403, { error: { code: "Forbidden", message: "/_emulator/ is loopback-only." } });
     const method = req.method ?? "GET";
     if (path === "/_emulator/requests") {
       if (method === "GET") return send(res, 200, requestLog.toJSON());
@@ -156,11 +185,17 @@ export async function startArmEmulator(options: StartArmEmulatorOptions): Promis
       }
     }
     const m = /^\/_emulator\/faults\/([^/]+)$/.exec(path);
-    if (m?.[1] && method === "DELETE") return faults.remove(m[1]) ? send(res, 204, undefined) : send(res, 404, { error: { code: "NotFound", message: "no such rule" } });
+    if (m?.[1] && method === "DELETE")
+      return faults.remove(m[1])
+        ? send(res, 204, undefined)
+        : send(res, 404, { error: { code: "NotFound", message: "no such rule" } });
     return send(res, 404, { error: { code: "NotFound", message: `no emulator control route ${method} ${path}` } });
   }
 
-  function route(method: string, path: string): { route: CompiledRoute; params: Record<string, string> } | { methodMismatch: boolean } {
+  function route(
+    method: string,
+    path: string,
+  ): { route: CompiledRoute; params: Record<string, string> } | { methodMismatch: boolean } {
     let pathMatched = false;
     for (const r of routes) {
       const m = r.regexp.exec(path);
@@ -196,6 +231,13 @@ export async function startArmEmulator(options: StartArmEmulatorOptions): Promis
       template,
     };
     if (apiVersion !== undefined) entry.apiVersion = apiVersion;
+    if (settings.recordRequestBodies && method !== "GET" && method !== "DELETE" && raw.length > 0) {
+      try {
+        entry.body = JSON.parse(raw.toString("utf8")) as unknown;
+      } catch {
+        entry.body = raw.toString("utf8");
+      }
+    }
     const finish = (status: number, extra: Partial<RequestLogEntry> = {}): void => {
       requestLog.add({ ...entry, ...extra, status, durationMs: Date.now() - arrivedWall });
     };
@@ -214,12 +256,26 @@ export async function startArmEmulator(options: StartArmEmulatorOptions): Promis
       } else if ("status" in action) {
         if (action.status === 429) {
           const { headers, wallMs } = retryHeaders(action.retryAfterSeconds ?? 10);
-          send(res, 429, { error: { code: "TooManyRequests", message: "The request is being throttled. Retry after the time given in the Retry-After header." } }, headers);
+          send(
+            res,
+            429,
+            {
+              error: {
+                code: "TooManyRequests",
+                message: "The request is being throttled. Retry after the time given in the Retry-After header.",
+              },
+            },
+            headers,
+          );
           finish(429, { faultId: rule.id, retryAfterMs: Math.round(wallMs), retryAfterAppliesTo: [path] });
           return;
         }
         const code = action.code ?? (action.status === 503 ? "ServiceUnavailable" : "InternalServerError");
-        const message = action.message ?? (action.status === 503 ? "The service is temporarily unavailable. Please retry." : "An internal server error occurred. Please retry.");
+        const message =
+          action.message ??
+          (action.status === 503
+            ? "The service is temporarily unavailable. Please retry."
+            : "An internal server error occurred. Please retry.");
         send(res, action.status, { error: { code, message } });
         finish(action.status, { faultId: rule.id });
         return;
@@ -230,25 +286,45 @@ export async function startArmEmulator(options: StartArmEmulatorOptions): Promis
     try {
       const auth = req.headers.authorization;
       if (!auth) {
-        throw new ArmError(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.", undefined, {
-          "WWW-Authenticate": 'Bearer authorization_uri="https://login.microsoftonline.com/common", error="invalid_token", error_description="The authentication failed because of missing \'Authorization\' header."',
-        });
+        throw new ArmError(
+          401,
+          "AuthenticationFailed",
+          "Authentication failed. The 'Authorization' header is missing.",
+          undefined,
+          {
+            "WWW-Authenticate":
+              'Bearer authorization_uri="https://login.microsoftonline.com/common", error="invalid_token", error_description="The authentication failed because of missing \'Authorization\' header."',
+          },
+        );
       }
       if (!/^Bearer\s+\S+/i.test(auth)) {
         throw new ArmError(401, "InvalidAuthenticationToken", "The access token is invalid.", undefined, {
-          "WWW-Authenticate": 'Bearer authorization_uri="https://login.microsoftonline.com/common", error="invalid_token", error_description="The access token is invalid."',
+          "WWW-Authenticate":
+            'Bearer authorization_uri="https://login.microsoftonline.com/common", error="invalid_token", error_description="The access token is invalid."',
         });
       }
       if (!("route" in matched)) {
         throw matched.methodMismatch
           ? new ArmError(405, "MethodNotAllowed", `The requested resource does not support http method '${method}'.`)
-          : new ArmError(404, "InvalidResourceType", `The ARM emulator does not serve '${path}' (no such resource type or action).`);
+          : new ArmError(
+              404,
+              "InvalidResourceType",
+              `The ARM emulator does not serve '${path}' (no such resource type or action).`,
+            );
       }
       if (apiVersion === undefined || apiVersion === "") {
-        throw new ArmError(400, "MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests.");
+        throw new ArmError(
+          400,
+          "MissingApiVersionParameter",
+          "The api-version query parameter (?api-version=) is required for all requests.",
+        );
       }
       if (!matched.route.apiVersions.includes(apiVersion)) {
-        throw new ArmError(400, "InvalidApiVersionParameter", `The api-version '${apiVersion}' is invalid. The supported versions are '${matched.route.apiVersions.join(",")}'.`);
+        throw new ArmError(
+          400,
+          "InvalidApiVersionParameter",
+          `The api-version '${apiVersion}' is invalid. The supported versions are '${matched.route.apiVersions.join(",")}'.`,
+        );
       }
       let body: unknown;
       if (raw.length > MAX_BODY) throw new ArmError(413, "RequestEntityTooLarge", "The request content is too large.");
@@ -256,16 +332,31 @@ export async function startArmEmulator(options: StartArmEmulatorOptions): Promis
         try {
           body = JSON.parse(raw.toString("utf8"));
         } catch {
-          throw new ArmError(400, "InvalidRequestContent", "The request content was invalid and could not be deserialized: the body is not valid JSON.");
+          throw new ArmError(
+            400,
+            "InvalidRequestContent",
+            "The request content was invalid and could not be deserialized: the body is not valid JSON.",
+          );
         }
       }
-      const armReq: ArmRequest = { method, path, params: matched.params, query: url.searchParams, body, apiVersion, headers: req.headers };
+      const armReq: ArmRequest = {
+        method,
+        path,
+        params: matched.params,
+        query: url.searchParams,
+        body,
+        apiVersion,
+        headers: req.headers,
+      };
       response = await matched.route.handler(armReq);
     } catch (e) {
       if (e instanceof ArmError) {
         response = { status: e.status, body: e.toBody(), headers: e.headers };
       } else {
-        response = { status: 500, body: { error: { code: "InternalServerError", message: `ARM emulator error: ${(e as Error).message}` } } };
+        response = {
+          status: 500,
+          body: { error: { code: "InternalServerError", message: `ARM emulator error: ${(e as Error).message}` } },
+        };
       }
     }
     const headers = { ...response.headers };
@@ -280,12 +371,15 @@ export async function startArmEmulator(options: StartArmEmulatorOptions): Promis
     finish(response.status, extra);
   }
 
-  const server: Server = createServer({ cert: options.tls.certPem, key: options.tls.keyPem, keepAlive: true }, (req, res) => {
-    handle(req, res).catch((e: unknown) => {
-      if (!res.headersSent) send(res, 500, { error: { code: "InternalServerError", message: (e as Error).message } });
-      else res.destroy();
-    });
-  });
+  const server: Server = createServer(
+    { cert: options.tls.certPem, key: options.tls.keyPem, keepAlive: true },
+    (req, res) => {
+      handle(req, res).catch((e: unknown) => {
+        if (!res.headersSent) send(res, 500, { error: { code: "InternalServerError", message: (e as Error).message } });
+        else res.destroy();
+      });
+    },
+  );
   const sockets = new Set<Socket>();
   server.on("connection", (s: Socket) => {
     sockets.add(s);

@@ -57,6 +57,12 @@ export interface ArmEmulatorSettings {
   locations: string[];
   /** VM sizes AKS accepts and `Microsoft.Compute/skus` lists. Default {@link vmSkuCatalogue}. */
   vmSkus: readonly VmSku[];
+  /**
+   * Keep each PUT/PATCH/POST request's JSON body in the request log (`body`).
+   * Off by default: bodies may carry secrets; tests turn it on to see exactly
+   * what a client sent.
+   */
+  recordRequestBodies?: boolean;
 }
 
 /** The defaults of {@link ArmEmulatorSettings}. */

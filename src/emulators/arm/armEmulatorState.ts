@@ -1,3 +1,7 @@
+// One file on purpose (~590 lines): the ARM emulator's state is one object graph (features, providers,
+// resource groups, clusters, pools, LROs) whose simulated-time machinery — scheduling, resuming after a
+// restart, finishing and aborting operations, syncing the simulated cloud — mutates all of it together;
+// split apart, each part would need the others' private state. Rendering and routes live elsewhere.
 import { randomBytes, randomUUID } from "node:crypto";
 import { SimulatedCloud, type SimulatedNodePool } from "../simulatedCloud.js";
 import type { ArmEmulatorSettings } from "./armEmulatorSettings.js";
@@ -7,7 +11,8 @@ import { findVmSku } from "./vmSkuCatalogue.js";
 export type JsonObject = Record<string, unknown>;
 
 /** Feature registration states as Azure spells them. */
-export type FeatureState = "NotRegistered" | "Pending" | "Registering" | "Registered" | "Unregistering" | "Unregistered";
+export type FeatureState =
+  "NotRegistered" | "Pending" | "Registering" | "Registered" | "Unregistering" | "Unregistered";
 
 export interface FeatureRecord {
   subscriptionId: string;
@@ -35,7 +40,8 @@ export interface ResourceGroupRecord {
   managedBy?: string;
 }
 
-export type LroKind = "clusterCreate" | "clusterUpdate" | "clusterDelete" | "poolCreate" | "poolUpdate" | "poolDelete" | "background";
+export type LroKind =
+  "clusterCreate" | "clusterUpdate" | "clusterDelete" | "poolCreate" | "poolUpdate" | "poolDelete" | "background";
 export type LroStatus = "InProgress" | "Succeeded" | "Failed" | "Canceled";
 
 /** One long-running operation (the thing behind `Azure-AsyncOperation`). */
@@ -135,10 +141,13 @@ export class ArmEmulatorState {
 
   /** Runs `fn` after `simSeconds` of simulated time (cancelled by {@link close}). */
   schedule(simSeconds: number, fn: () => void): NodeJS.Timeout {
-    const timer = setTimeout(() => {
-      this.#timers.delete(timer);
-      if (!this.#closed) fn();
-    }, Math.max(0, this.cloud.clock.toWallMs(simSeconds * 1000)));
+    const timer = setTimeout(
+      () => {
+        this.#timers.delete(timer);
+        if (!this.#closed) fn();
+      },
+      Math.max(0, this.cloud.clock.toWallMs(simSeconds * 1000)),
+    );
     this.#timers.add(timer);
     return timer;
   }
@@ -153,7 +162,10 @@ export class ArmEmulatorState {
   // ---------------------------------------------------------------- features
 
   /** The configured feature setting for `namespace/name` (case-insensitive), or undefined when unknown. */
-  featureSetting(namespace: string, name: string): { key: string; gone: boolean; approvalRequired: boolean; seconds: number } | undefined {
+  featureSetting(
+    namespace: string,
+    name: string,
+  ): { key: string; gone: boolean; approvalRequired: boolean; seconds: number } | undefined {
     const wanted = `${namespace}/${name}`.toLowerCase();
     for (const [key, s] of Object.entries(this.settings.features)) {
       if (key.toLowerCase() === wanted) {
@@ -253,7 +265,8 @@ export class ArmEmulatorState {
   /** The provider record; 404 `InvalidResourceNamespace` for namespaces the emulator does not know. */
   provider(subscriptionId: string, namespace: string): ProviderRecord {
     const known = Object.entries(this.settings.providers).find(([ns]) => ns.toLowerCase() === namespace.toLowerCase());
-    if (!known) throw new ArmError(404, "InvalidResourceNamespace", `The resource namespace '${namespace}' is invalid.`);
+    if (!known)
+      throw new ArmError(404, "InvalidResourceNamespace", `The resource namespace '${namespace}' is invalid.`);
     const key = lc(subscriptionId, known[0]);
     let rec = this.providers.get(key);
     if (!rec) {
@@ -290,13 +303,22 @@ export class ArmEmulatorState {
    * Whether a preview feature is usable: `Registered`, and the provider of its
    * namespace was registered (and finished) after the feature became Registered.
    */
-  previewFeatureUsable(subscriptionId: string, namespace: string, name: string): { usable: true } | { usable: false; reason: "notRegistered" | "providerNotReregistered"; state: FeatureState } {
+  previewFeatureUsable(
+    subscriptionId: string,
+    namespace: string,
+    name: string,
+  ): { usable: true } | { usable: false; reason: "notRegistered" | "providerNotReregistered"; state: FeatureState } {
     const setting = this.featureSetting(namespace, name);
     if (setting?.gone) return { usable: true };
     const f = this.feature(subscriptionId, namespace, name);
-    if (f.state !== "Registered" || f.registeredAtSimMs === undefined) return { usable: false, reason: "notRegistered", state: f.state };
+    if (f.state !== "Registered" || f.registeredAtSimMs === undefined)
+      return { usable: false, reason: "notRegistered", state: f.state };
     const p = this.provider(subscriptionId, namespace);
-    if (p.state !== "Registered" || p.registerCalledAtSimMs === undefined || p.registerCalledAtSimMs < f.registeredAtSimMs) {
+    if (
+      p.state !== "Registered" ||
+      p.registerCalledAtSimMs === undefined ||
+      p.registerCalledAtSimMs < f.registeredAtSimMs
+    ) {
       return { usable: false, reason: "providerNotReregistered", state: f.state };
     }
     return { usable: true };
@@ -309,7 +331,13 @@ export class ArmEmulatorState {
   }
 
   /** Creates or updates a resource group; returns whether it was created. Idempotent. */
-  putResourceGroup(subscriptionId: string, name: string, location: string, tags?: Record<string, string>, managedBy?: string): { rg: ResourceGroupRecord; created: boolean } {
+  putResourceGroup(
+    subscriptionId: string,
+    name: string,
+    location: string,
+    tags?: Record<string, string>,
+    managedBy?: string,
+  ): { rg: ResourceGroupRecord; created: boolean } {
     const key = lc(subscriptionId, name);
     const existing = this.resourceGroups.get(key);
     if (existing) {
@@ -364,6 +392,7 @@ export class ArmEmulatorState {
       location: c.location,
       kubernetesVersion: c.kubernetesVersion,
       provisioningState: c.provisioningState,
+      networkPolicy: clusterNetworkPolicy(c.requested),
     });
     for (const p of pools === "all" ? c.pools.values() : pools) this.cloud.upsertPool(c.key, this.toCloudPool(p));
   }
@@ -397,7 +426,14 @@ export class ArmEmulatorState {
    * Starts a long-running operation on a cluster (or one of its pools) that
    * completes after `seconds` of simulated time, unless aborted or failed.
    */
-  startOperation(c: ClusterRecord, kind: LroKind, seconds: number, apiVersion: string, poolName?: string, failWith?: { code: string; message: string }): LroRecord {
+  startOperation(
+    c: ClusterRecord,
+    kind: LroKind,
+    seconds: number,
+    apiVersion: string,
+    poolName?: string,
+    failWith?: { code: string; message: string },
+  ): LroRecord {
     const op: LroRecord = {
       id: randomUUID(),
       subscriptionId: c.subscriptionId,
@@ -415,6 +451,20 @@ export class ArmEmulatorState {
     c.activeOp = op;
     op.timer = this.schedule(seconds, () => this.#finish(op));
     return op;
+  }
+
+  /**
+   * Re-arms an operation restored from a saved state: it finishes when its
+   * simulated duration is over (at once if that passed while the emulator was down).
+   */
+  resumeOperation(op: LroRecord): void {
+    this.operations.set(op.id, op);
+    if (op.status !== "InProgress") return;
+    const c = this.clusters.get(op.clusterKey);
+    if (c) c.activeOp = op;
+    op.timer = this.schedule(Math.max(0, (op.startSimMs + op.durationSimMs - this.nowSimMs()) / 1000), () =>
+      this.#finish(op),
+    );
   }
 
   /** A simulated AKS background operation (add-on handlers): makes mutating calls answer 409 meanwhile. */
@@ -507,7 +557,10 @@ export class ArmEmulatorState {
     this.#timers.delete(op.timer as NodeJS.Timeout);
     op.status = "Canceled";
     op.endSimMs = this.nowSimMs();
-    op.error = { code: "OperationCanceled", message: "The operation was canceled by an abort request (operation-abort)." };
+    op.error = {
+      code: "OperationCanceled",
+      message: "The operation was canceled by an abort request (operation-abort).",
+    };
     delete c.activeOp;
     this.#setTargetState(c, op, "Canceled");
     return op;
@@ -517,7 +570,22 @@ export class ArmEmulatorState {
   percentComplete(op: LroRecord): number {
     if (op.status === "Succeeded") return 100;
     if (op.durationSimMs <= 0) return 99;
-    const pct = ((op.endSimMs ?? this.nowSimMs()) - op.startSimMs) / op.durationSimMs * 100;
+    const pct = (((op.endSimMs ?? this.nowSimMs()) - op.startSimMs) / op.durationSimMs) * 100;
     return Math.max(0, Math.min(99, Math.floor(pct)));
   }
+}
+
+/**
+ * The cluster's network policy engine from its `networkProfile`, as AKS
+ * decides it: `networkPolicy` when given; Azure CNI powered by Cilium
+ * (`networkDataplane: cilium`) enforces with Cilium; otherwise none.
+ */
+export function clusterNetworkPolicy(requested: JsonObject): string {
+  const props = requested.properties;
+  const net =
+    props && typeof props === "object" && !Array.isArray(props) ? (props as JsonObject).networkProfile : undefined;
+  if (!net || typeof net !== "object" || Array.isArray(net)) return "none";
+  const profile = net as JsonObject;
+  if (typeof profile.networkPolicy === "string") return profile.networkPolicy.toLowerCase();
+  return profile.networkDataplane === "cilium" ? "cilium" : "none";
 }

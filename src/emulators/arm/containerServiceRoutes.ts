@@ -1,10 +1,26 @@
+// The Microsoft.ContainerService routes of the ARM emulator (managed clusters, agent pools, their LROs and
+// credentials) as one route table over shared request helpers; rendering is in renderManagedCluster.ts.
 import { randomUUID } from "node:crypto";
 import { ArmError, invalidParameter, resourceGroupNotFound, resourceNotFound } from "./armError.js";
 import { isPreviewApiVersion, supportedApiVersions } from "./armEmulatorSettings.js";
-import { normalizeLocation, type ClusterRecord, type JsonObject, type LroKind, type LroRecord, type PoolRecord } from "./armEmulatorState.js";
+import {
+  normalizeLocation,
+  type ClusterRecord,
+  type JsonObject,
+  type LroKind,
+  type LroRecord,
+  type PoolRecord,
+} from "./armEmulatorState.js";
 import type { ArmContext, ArmRequest, ArmResponse, ArmRoute } from "./armRoute.js";
-import { checkClusterName, checkNoActiveOperation, checkPoolName, checkPoolRules, resolveKubernetesVersion } from "./aksRules.js";
+import {
+  checkClusterName,
+  checkNoActiveOperation,
+  checkPoolName,
+  checkPoolRules,
+  resolveKubernetesVersion,
+} from "./aksRules.js";
 import { buildKubeconfig } from "./kubeconfig.js";
+import { isObject, renderAgentPool, renderManagedCluster } from "./renderManagedCluster.js";
 
 const AKS_VERSIONS = [...supportedApiVersions.containerServiceStable, ...supportedApiVersions.containerServicePreview];
 const CS = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService";
@@ -12,15 +28,20 @@ const CLUSTER = `${CS}/managedClusters/{resourceName}`;
 const POOL = `${CLUSTER}/agentPools/{agentPoolName}`;
 const OPS = "/subscriptions/{subscriptionId}/providers/Microsoft.ContainerService/locations/{location}";
 const CLUSTER_TYPE = "Microsoft.ContainerService/managedClusters";
-const POOL_TYPE = "Microsoft.ContainerService/managedClusters/agentPools";
 
 /** Properties AKS computes; ignored when a client sends them back. */
 const POOL_READONLY = ["eTag", "provisioningState", "currentOrchestratorVersion", "nodeImageVersion", "powerState"];
-const CLUSTER_READONLY = ["provisioningState", "powerState", "currentKubernetesVersion", "fqdn", "privateFQDN", "azurePortalFQDN", "maxAgentPools", "resourceUID", "identityProfile"];
-
-function isObject(v: unknown): v is JsonObject {
-  return !!v && typeof v === "object" && !Array.isArray(v);
-}
+const CLUSTER_READONLY = [
+  "provisioningState",
+  "powerState",
+  "currentKubernetesVersion",
+  "fqdn",
+  "privateFQDN",
+  "azurePortalFQDN",
+  "maxAgentPools",
+  "resourceUID",
+  "identityProfile",
+];
 
 function without(obj: JsonObject, keys: string[]): JsonObject {
   const out = { ...obj };
@@ -31,21 +52,18 @@ function without(obj: JsonObject, keys: string[]): JsonObject {
 /** Drops secrets AKS never echoes (service principal secret, Windows admin password). */
 function stripSecrets(props: JsonObject): JsonObject {
   const out = { ...props };
-  if (isObject(out.servicePrincipalProfile)) out.servicePrincipalProfile = without(out.servicePrincipalProfile, ["secret"]);
+  if (isObject(out.servicePrincipalProfile))
+    out.servicePrincipalProfile = without(out.servicePrincipalProfile, ["secret"]);
   if (isObject(out.windowsProfile)) out.windowsProfile = without(out.windowsProfile, ["adminPassword"]);
   return out;
-}
-
-function nodeImageVersion(p: JsonObject): string {
-  const os = typeof p.osSKU === "string" ? p.osSKU : "Ubuntu";
-  return os.startsWith("AzureLinux") ? "AKSAzureLinux-V3gen2-202611.03.0" : "AKSUbuntu-2204gen2containerd-202611.03.0";
 }
 
 /** The Microsoft.ContainerService routes: managedClusters, agentPools, operations, credentials. */
 export function containerServiceRoutes(ctx: ArmContext): ArmRoute[] {
   const { state } = ctx;
 
-  const opBase = (sub: string, loc: string): string => `/subscriptions/${sub}/providers/Microsoft.ContainerService/locations/${loc}`;
+  const opBase = (sub: string, loc: string): string =>
+    `/subscriptions/${sub}/providers/Microsoft.ContainerService/locations/${loc}`;
   const operationPaths = (op: LroRecord): { status: string; result: string } => ({
     status: `${opBase(op.subscriptionId, op.location)}/operations/${op.id}`,
     result: `${opBase(op.subscriptionId, op.location)}/operationresults/${op.id}`,
@@ -61,7 +79,10 @@ export function containerServiceRoutes(ctx: ArmContext): ArmRoute[] {
 
   function lroRetry(op: LroRecord, requestPath: string): ArmResponse["retryAfter"] {
     const paths = operationPaths(op);
-    return { simulatedSeconds: ctx.settings.lroRetryAfterSeconds, appliesTo: [requestPath, paths.status, paths.result] };
+    return {
+      simulatedSeconds: ctx.settings.lroRetryAfterSeconds,
+      appliesTo: [requestPath, paths.status, paths.result],
+    };
   }
 
   function requireResourceGroup(req: ArmRequest): void {
@@ -87,127 +108,24 @@ export function containerServiceRoutes(ctx: ArmContext): ArmRoute[] {
 
   function validateBody(req: ArmRequest, definition: "ManagedCluster" | "AgentPool"): JsonObject {
     if (!isObject(req.body)) {
-      throw new ArmError(400, "InvalidRequestContent", "The request content was invalid and could not be deserialized: the body must be a JSON object.");
+      throw new ArmError(
+        400,
+        "InvalidRequestContent",
+        "The request content was invalid and could not be deserialized: the body must be a JSON object.",
+      );
     }
     const doc = isPreviewApiVersion(req.apiVersion) ? "aks-preview" : "aks-stable";
     const problems = ctx.validator.validateDefinition(doc, definition, req.body);
     const first = problems[0];
     if (first) {
-      throw new ArmError(400, "InvalidRequestContent", `The request content was invalid and could not be deserialized: '${first.path}' ${first.message}.`, first.path || undefined);
+      throw new ArmError(
+        400,
+        "InvalidRequestContent",
+        `The request content was invalid and could not be deserialized: '${first.path}' ${first.message}.`,
+        first.path || undefined,
+      );
     }
     return req.body;
-  }
-
-  function renderPoolProperties(p: PoolRecord): JsonObject {
-    const r = p.requested;
-    return {
-      ...r,
-      eTag: p.eTag,
-      count: typeof r.count === "number" ? r.count : 1,
-      vmSize: typeof r.vmSize === "string" ? r.vmSize : "Standard_DS2_v2",
-      osDiskSizeGB: typeof r.osDiskSizeGB === "number" ? r.osDiskSizeGB : 128,
-      osDiskType: r.osDiskType ?? "Managed",
-      kubeletDiskType: r.kubeletDiskType ?? "OS",
-      workloadRuntime: r.workloadRuntime ?? "OCIContainer",
-      maxPods: typeof r.maxPods === "number" ? r.maxPods : 110,
-      type: r.type ?? "VirtualMachineScaleSets",
-      mode: r.mode ?? "User",
-      osType: r.osType ?? "Linux",
-      osSKU: r.osSKU ?? (r.osType === "Windows" ? "Windows2022" : "Ubuntu"),
-      orchestratorVersion: p.orchestratorVersion,
-      currentOrchestratorVersion: p.orchestratorVersion,
-      nodeImageVersion: nodeImageVersion(r),
-      upgradeSettings: isObject(r.upgradeSettings) ? r.upgradeSettings : { maxSurge: "10%" },
-      provisioningState: p.provisioningState,
-      powerState: { code: "Running" },
-      enableNodePublicIP: r.enableNodePublicIP ?? false,
-      enableFIPS: r.enableFIPS ?? false,
-      nodeLabels: r.nodeLabels ?? {},
-      nodeTaints: r.nodeTaints ?? [],
-    };
-  }
-
-  function renderPool(c: ClusterRecord, p: PoolRecord): JsonObject {
-    return {
-      id: `${state.armId(c)}/agentPools/${p.name}`,
-      name: p.name,
-      type: POOL_TYPE,
-      properties: renderPoolProperties(p),
-    };
-  }
-
-  function renderCluster(c: ClusterRecord): JsonObject {
-    const req = c.requested;
-    const props = isObject(req.properties) ? req.properties : {};
-    const dnsPrefix = typeof props.dnsPrefix === "string" && props.dnsPrefix ? props.dnsPrefix : `${c.name.slice(0, 30)}-${c.resourceGroup.slice(0, 20)}-${c.subscriptionId.slice(0, 6)}`.replace(/[^a-zA-Z0-9-]/g, "");
-    const net = isObject(props.networkProfile) ? props.networkProfile : {};
-    const lbp = isObject(net.loadBalancerProfile) ? net.loadBalancerProfile : {};
-    const nodeRg = typeof props.nodeResourceGroup === "string" ? props.nodeResourceGroup : `MC_${c.resourceGroup}_${c.name}_${c.location}`;
-    const managedOutbound = isObject(lbp.managedOutboundIPs) ? lbp.managedOutboundIPs : { count: 1 };
-    const outboundCount = typeof managedOutbound.count === "number" ? managedOutbound.count : 1;
-    let identity: JsonObject = { type: "SystemAssigned", principalId: c.identityIds.principalId, tenantId: c.identityIds.tenantId };
-    if (isObject(req.identity)) {
-      identity = { ...req.identity };
-      if (isObject(identity.userAssignedIdentities)) {
-        identity.userAssignedIdentities = Object.fromEntries(
-          Object.keys(identity.userAssignedIdentities).map((id) => [id, { clientId: c.identityIds.principalId, principalId: c.identityIds.principalId }]),
-        );
-      } else if (identity.type === "SystemAssigned") {
-        identity = { ...identity, principalId: c.identityIds.principalId, tenantId: c.identityIds.tenantId };
-      }
-    }
-    const body: JsonObject = {
-      id: state.armId(c),
-      location: c.location,
-      name: c.name,
-      type: CLUSTER_TYPE,
-      eTag: c.eTag,
-      ...(isObject(req.tags) ? { tags: req.tags } : {}),
-      ...(isObject(req.sku) ? { sku: req.sku } : {}),
-      ...(typeof req.kind === "string" ? { kind: req.kind } : {}),
-      identity,
-      properties: {
-        ...props,
-        provisioningState: c.provisioningState,
-        powerState: { code: "Running" },
-        maxAgentPools: 100,
-        kubernetesVersion: c.kubernetesVersion,
-        currentKubernetesVersion: c.kubernetesVersion,
-        dnsPrefix,
-        fqdn: `${dnsPrefix}-${c.fqdnSuffix}.hcp.${c.location}.azmk8s.io`,
-        azurePortalFQDN: `${dnsPrefix}-${c.fqdnSuffix}.portal.hcp.${c.location}.azmk8s.io`,
-        nodeResourceGroup: nodeRg,
-        enableRBAC: props.enableRBAC ?? true,
-        supportPlan: props.supportPlan ?? "KubernetesOfficial",
-        servicePrincipalProfile: isObject(props.servicePrincipalProfile) ? props.servicePrincipalProfile : { clientId: "msi" },
-        agentPoolProfiles: [...c.pools.values()].map((p) => ({ name: p.name, ...renderPoolProperties(p) })),
-        networkProfile: {
-          networkPlugin: "azure",
-          networkPluginMode: "overlay",
-          podCidr: "10.244.0.0/16",
-          serviceCidr: "10.0.0.0/16",
-          dnsServiceIP: "10.0.0.10",
-          outboundType: "loadBalancer",
-          loadBalancerSku: "standard",
-          podCidrs: ["10.244.0.0/16"],
-          serviceCidrs: ["10.0.0.0/16"],
-          ipFamilies: ["IPv4"],
-          ...net,
-          loadBalancerProfile: {
-            managedOutboundIPs: managedOutbound,
-            effectiveOutboundIPs: Array.from({ length: outboundCount }, (_, i) => ({
-              id: `/subscriptions/${c.subscriptionId}/resourceGroups/${nodeRg}/providers/Microsoft.Network/publicIPAddresses/mgdoutboundip${i + 1}`,
-            })),
-            allocatedOutboundPorts: 0,
-            idleTimeoutInMinutes: 30,
-            backendPoolType: "NodeIPConfiguration",
-            ...lbp,
-          },
-        },
-        resourceUID: c.key.slice(0, 24),
-      },
-    };
-    return body;
   }
 
   function page<T>(req: ArmRequest, items: T[]): { value: T[]; nextLink?: string } {
@@ -246,7 +164,8 @@ export function containerServiceRoutes(ctx: ArmContext): ArmRoute[] {
     checkClusterName(resourceName);
     requireResourceGroup(req);
     // Pool names first: the swagger pattern would also catch them, but AKS names the rule.
-    const rawProfiles = isObject(req.body) && isObject(req.body.properties) ? req.body.properties.agentPoolProfiles : undefined;
+    const rawProfiles =
+      isObject(req.body) && isObject(req.body.properties) ? req.body.properties.agentPoolProfiles : undefined;
     if (Array.isArray(rawProfiles)) {
       rawProfiles.forEach((p: unknown, i) => {
         if (isObject(p) && typeof p.name === "string") checkPoolName(p.name, `properties.agentPoolProfiles[${i}].name`);
@@ -257,12 +176,23 @@ export function containerServiceRoutes(ctx: ArmContext): ArmRoute[] {
     const existing = state.cluster(subscriptionId, resourceGroupName, resourceName);
     if (existing) checkNoActiveOperation(existing);
     if (existing && normalizeLocation(String(body.location)) !== existing.location) {
-      throw invalidParameter("location", `The location of an existing managed cluster cannot be changed (from '${existing.location}' to '${String(body.location)}').`);
+      throw invalidParameter(
+        "location",
+        `The location of an existing managed cluster cannot be changed (from '${existing.location}' to '${String(body.location)}').`,
+      );
     }
-    const version = resolveKubernetesVersion(props.kubernetesVersion, ctx.settings, "properties.kubernetesVersion", existing?.kubernetesVersion);
+    const version = resolveKubernetesVersion(
+      props.kubernetesVersion,
+      ctx.settings,
+      "properties.kubernetesVersion",
+      existing?.kubernetesVersion,
+    );
     const profiles = Array.isArray(props.agentPoolProfiles) ? (props.agentPoolProfiles as unknown[]) : [];
     if (!existing && profiles.length === 0) {
-      throw invalidParameter("properties.agentPoolProfiles", "A managed cluster needs at least one agent pool in properties.agentPoolProfiles, with mode 'System'.");
+      throw invalidParameter(
+        "properties.agentPoolProfiles",
+        "A managed cluster needs at least one agent pool in properties.agentPoolProfiles, with mode 'System'.",
+      );
     }
     const pools: PoolRecord[] = [];
     profiles.forEach((raw, i) => {
@@ -271,23 +201,50 @@ export function containerServiceRoutes(ctx: ArmContext): ArmRoute[] {
       const name = typeof profile.name === "string" ? profile.name : "";
       checkPoolName(name, `${prefix}.name`);
       const prev = existing?.pools.get(name);
-      const poolVersion = resolveKubernetesVersion(profile.orchestratorVersion, ctx.settings, `${prefix}.orchestratorVersion`, prev?.orchestratorVersion ?? version);
-      checkPoolRules(state, subscriptionId, req.apiVersion, { properties: profile, kubernetesVersion: poolVersion, targetPrefix: prefix });
+      const poolVersion = resolveKubernetesVersion(
+        profile.orchestratorVersion,
+        ctx.settings,
+        `${prefix}.orchestratorVersion`,
+        prev?.orchestratorVersion ?? version,
+      );
+      checkPoolRules(state, subscriptionId, req.apiVersion, {
+        properties: profile,
+        kubernetesVersion: poolVersion,
+        targetPrefix: prefix,
+      });
       pools.push(poolFromRequest(name, { mode: i === 0 ? "System" : "User", ...profile }, poolVersion, prev));
     });
     if (!existing && !pools.some((p) => p.requested.mode === "System")) {
-      throw invalidParameter("properties.agentPoolProfiles", "A managed cluster needs at least one agent pool with mode 'System'.");
+      throw invalidParameter(
+        "properties.agentPoolProfiles",
+        "A managed cluster needs at least one agent pool with mode 'System'.",
+      );
     }
 
     const c = existing ?? state.newCluster(subscriptionId, resourceGroupName, resourceName, String(body.location));
-    c.requested = { ...without(body, ["id", "name", "type", "eTag", "systemData"]), properties: without(stripSecrets(without(props, CLUSTER_READONLY)), ["agentPoolProfiles"]) };
+    c.requested = {
+      ...without(body, ["id", "name", "type", "eTag", "systemData"]),
+      properties: without(stripSecrets(without(props, CLUSTER_READONLY)), ["agentPoolProfiles"]),
+    };
     c.kubernetesVersion = version;
     c.provisioningState = existing ? "Updating" : "Creating";
     for (const p of pools) c.pools.set(p.name, p);
     const kind: LroKind = existing ? "clusterUpdate" : "clusterCreate";
-    const op = state.startOperation(c, kind, existing ? ctx.settings.clusterUpdateSeconds : ctx.settings.clusterCreateSeconds, req.apiVersion, undefined, lroFault(req));
+    const op = state.startOperation(
+      c,
+      kind,
+      existing ? ctx.settings.clusterUpdateSeconds : ctx.settings.clusterCreateSeconds,
+      req.apiVersion,
+      undefined,
+      lroFault(req),
+    );
     state.syncCloud(c);
-    return { status: existing ? 200 : 201, body: renderCluster(c), headers: lroHeaders(op, false), retryAfter: lroRetry(op, req.path) };
+    return {
+      status: existing ? 200 : 201,
+      body: renderManagedCluster(state, c),
+      headers: lroHeaders(op, false),
+      retryAfter: lroRetry(op, req.path),
+    };
   }
 
   function deleteCluster(req: ArmRequest): ArmResponse {
@@ -298,7 +255,14 @@ export function containerServiceRoutes(ctx: ArmContext): ArmRoute[] {
     checkNoActiveOperation(c);
     c.provisioningState = "Deleting";
     for (const p of c.pools.values()) p.provisioningState = "Deleting";
-    const op = state.startOperation(c, "clusterDelete", ctx.settings.clusterDeleteSeconds, req.apiVersion, undefined, lroFault(req));
+    const op = state.startOperation(
+      c,
+      "clusterDelete",
+      ctx.settings.clusterDeleteSeconds,
+      req.apiVersion,
+      undefined,
+      lroFault(req),
+    );
     state.syncCloud(c);
     return { status: 202, headers: lroHeaders(op, true), retryAfter: lroRetry(op, req.path) };
   }
@@ -310,16 +274,38 @@ export function containerServiceRoutes(ctx: ArmContext): ArmRoute[] {
     const body = validateBody(req, "AgentPool");
     const props = isObject(body.properties) ? body.properties : {};
     checkNoActiveOperation(c);
-    if (c.provisioningState === "Deleting") throw new ArmError(409, "OperationNotAllowed", "Operation is not allowed: the managed cluster is being deleted.");
+    if (c.provisioningState === "Deleting")
+      throw new ArmError(409, "OperationNotAllowed", "Operation is not allowed: the managed cluster is being deleted.");
     const name = agentPoolName;
     const existing = c.pools.get(name);
-    const version = resolveKubernetesVersion(props.orchestratorVersion, ctx.settings, "properties.orchestratorVersion", existing?.orchestratorVersion ?? c.kubernetesVersion);
-    checkPoolRules(state, subscriptionId, req.apiVersion, { properties: props, kubernetesVersion: version, targetPrefix: "properties" });
+    const version = resolveKubernetesVersion(
+      props.orchestratorVersion,
+      ctx.settings,
+      "properties.orchestratorVersion",
+      existing?.orchestratorVersion ?? c.kubernetesVersion,
+    );
+    checkPoolRules(state, subscriptionId, req.apiVersion, {
+      properties: props,
+      kubernetesVersion: version,
+      targetPrefix: "properties",
+    });
     const p = poolFromRequest(name, { mode: existing?.requested.mode ?? "User", ...props }, version, existing);
     c.pools.set(name, p);
-    const op = state.startOperation(c, existing ? "poolUpdate" : "poolCreate", existing ? ctx.settings.poolUpdateSeconds : ctx.settings.poolCreateSeconds, req.apiVersion, name, lroFault(req));
+    const op = state.startOperation(
+      c,
+      existing ? "poolUpdate" : "poolCreate",
+      existing ? ctx.settings.poolUpdateSeconds : ctx.settings.poolCreateSeconds,
+      req.apiVersion,
+      name,
+      lroFault(req),
+    );
     state.syncCloud(c, [p]);
-    return { status: existing ? 200 : 201, body: renderPool(c, p), headers: lroHeaders(op, false), retryAfter: lroRetry(op, req.path) };
+    return {
+      status: existing ? 200 : 201,
+      body: renderAgentPool(state, c, p),
+      headers: lroHeaders(op, false),
+      retryAfter: lroRetry(op, req.path),
+    };
   }
 
   function deletePool(req: ArmRequest): ArmResponse {
@@ -329,10 +315,22 @@ export function containerServiceRoutes(ctx: ArmContext): ArmRoute[] {
     if (!p) return { status: 204 };
     checkNoActiveOperation(c);
     if (p.requested.mode === "System" && ![...c.pools.values()].some((o) => o !== p && o.requested.mode === "System")) {
-      throw new ArmError(400, "OperationNotAllowed", `Operation is not allowed: agent pool '${p.name}' is the last System pool of the cluster; a cluster must have at least one System agent pool.`, "agentPoolName");
+      throw new ArmError(
+        400,
+        "OperationNotAllowed",
+        `Operation is not allowed: agent pool '${p.name}' is the last System pool of the cluster; a cluster must have at least one System agent pool.`,
+        "agentPoolName",
+      );
     }
     p.provisioningState = "Deleting";
-    const op = state.startOperation(c, "poolDelete", ctx.settings.poolDeleteSeconds, req.apiVersion, p.name, lroFault(req));
+    const op = state.startOperation(
+      c,
+      "poolDelete",
+      ctx.settings.poolDeleteSeconds,
+      req.apiVersion,
+      p.name,
+      lroFault(req),
+    );
     state.syncCloud(c, [p]);
     return { status: 202, headers: lroHeaders(op, true), retryAfter: lroRetry(op, req.path) };
   }
@@ -346,8 +344,16 @@ export function containerServiceRoutes(ctx: ArmContext): ArmRoute[] {
   function findOperation(req: ArmRequest): LroRecord {
     const { subscriptionId = "", location = "", operationId = "" } = req.params;
     const op = state.operations.get(operationId.toLowerCase()) ?? state.operations.get(operationId);
-    if (!op || op.subscriptionId.toLowerCase() !== subscriptionId.toLowerCase() || op.location !== normalizeLocation(location)) {
-      throw new ArmError(404, "NotFound", `The operation '${operationId}' could not be found in location '${location}'.`);
+    if (
+      !op ||
+      op.subscriptionId.toLowerCase() !== subscriptionId.toLowerCase() ||
+      op.location !== normalizeLocation(location)
+    ) {
+      throw new ArmError(
+        404,
+        "NotFound",
+        `The operation '${operationId}' could not be found in location '${location}'.`,
+      );
     }
     return op;
   }
@@ -371,29 +377,40 @@ export function containerServiceRoutes(ctx: ArmContext): ArmRoute[] {
   function operationResult(req: ArmRequest): ArmResponse {
     const op = findOperation(req);
     if (op.status === "InProgress") {
-      return { status: 202, headers: { Location: `${ctx.baseUrl()}${operationPaths(op).result}?api-version=${encodeURIComponent(req.apiVersion)}` }, retryAfter: lroRetry(op, req.path) };
+      return {
+        status: 202,
+        headers: {
+          Location: `${ctx.baseUrl()}${operationPaths(op).result}?api-version=${encodeURIComponent(req.apiVersion)}`,
+        },
+        retryAfter: lroRetry(op, req.path),
+      };
     }
     if (op.status !== "Succeeded") {
-      return { status: 400, body: { error: op.error ?? { code: op.status, message: `The operation ended ${op.status}.` } } };
+      return {
+        status: 400,
+        body: { error: op.error ?? { code: op.status, message: `The operation ended ${op.status}.` } },
+      };
     }
     if (op.kind === "clusterDelete" || op.kind === "poolDelete" || op.kind === "background") return { status: 204 };
     const c = state.clusters.get(op.clusterKey);
     if (!c) return { status: 204 };
     if (op.poolName !== undefined) {
       const p = c.pools.get(op.poolName);
-      return p ? { status: 200, body: renderPool(c, p) } : { status: 204 };
+      return p ? { status: 200, body: renderAgentPool(state, c, p) } : { status: 204 };
     }
-    return { status: 200, body: renderCluster(c) };
+    return { status: 200, body: renderManagedCluster(state, c) };
   }
 
   function credentials(req: ArmRequest, kind: "clusterUser" | "clusterAdmin"): ArmResponse {
     const c = getCluster(req);
-    if (c.provisioningState === "Deleting") throw new ArmError(409, "OperationNotAllowed", "Operation is not allowed: the managed cluster is being deleted.");
+    if (c.provisioningState === "Deleting")
+      throw new ArmError(409, "OperationNotAllowed", "Operation is not allowed: the managed cluster is being deleted.");
     const cloudCluster = ctx.cloud.getCluster(c.key);
     if (!cloudCluster) throw resourceNotFound(CLUSTER_TYPE, c.name, c.resourceGroup);
     const props = isObject(c.requested.properties) ? c.requested.properties : {};
     const aad = isObject(props.aadProfile) && props.aadProfile.managed === true;
-    const format = req.query.get("format")?.toLowerCase() === "exec" && aad && kind === "clusterUser" ? "exec" : "token";
+    const format =
+      req.query.get("format")?.toLowerCase() === "exec" && aad && kind === "clusterUser" ? "exec" : "token";
     const kubeconfig = buildKubeconfig({
       clusterName: c.name,
       userName: `${kind}_${c.resourceGroup}_${c.name}`,
@@ -402,22 +419,44 @@ export function containerServiceRoutes(ctx: ArmContext): ArmRoute[] {
       token: cloudCluster.bearerToken,
       format,
     });
-    return { status: 200, body: { kubeconfigs: [{ name: kind, value: Buffer.from(kubeconfig, "utf8").toString("base64") }] } };
+    return {
+      status: 200,
+      body: { kubeconfigs: [{ name: kind, value: Buffer.from(kubeconfig, "utf8").toString("base64") }] },
+    };
   }
 
   function listClustersIn(req: ArmRequest, byGroup: boolean): ArmResponse {
     const { subscriptionId = "", resourceGroupName = "" } = req.params;
     if (byGroup) requireResourceGroup(req);
     const items = [...state.clusters.values()]
-      .filter((c) => c.subscriptionId.toLowerCase() === subscriptionId.toLowerCase() && (!byGroup || c.resourceGroup.toLowerCase() === resourceGroupName.toLowerCase()))
-      .map(renderCluster);
+      .filter(
+        (c) =>
+          c.subscriptionId.toLowerCase() === subscriptionId.toLowerCase() &&
+          (!byGroup || c.resourceGroup.toLowerCase() === resourceGroupName.toLowerCase()),
+      )
+      .map((c) => renderManagedCluster(state, c));
     return { status: 200, body: page(req, items) };
   }
 
   return [
-    { method: "GET", template: "/subscriptions/{subscriptionId}/providers/Microsoft.ContainerService/managedClusters", apiVersions: AKS_VERSIONS, handler: (r) => listClustersIn(r, false) },
-    { method: "GET", template: `${CS}/managedClusters`, apiVersions: AKS_VERSIONS, handler: (r) => listClustersIn(r, true) },
-    { method: "GET", template: CLUSTER, apiVersions: AKS_VERSIONS, handler: (r) => ({ status: 200, body: renderCluster(getCluster(r)) }) },
+    {
+      method: "GET",
+      template: "/subscriptions/{subscriptionId}/providers/Microsoft.ContainerService/managedClusters",
+      apiVersions: AKS_VERSIONS,
+      handler: (r) => listClustersIn(r, false),
+    },
+    {
+      method: "GET",
+      template: `${CS}/managedClusters`,
+      apiVersions: AKS_VERSIONS,
+      handler: (r) => listClustersIn(r, true),
+    },
+    {
+      method: "GET",
+      template: CLUSTER,
+      apiVersions: AKS_VERSIONS,
+      handler: (r) => ({ status: 200, body: renderManagedCluster(state, getCluster(r)) }),
+    },
     { method: "PUT", template: CLUSTER, apiVersions: AKS_VERSIONS, handler: putCluster },
     {
       method: "PATCH",
@@ -426,25 +465,56 @@ export function containerServiceRoutes(ctx: ArmContext): ArmRoute[] {
       handler: (r) => {
         const c = getCluster(r);
         if (isObject(r.body) && isObject(r.body.tags)) c.requested.tags = r.body.tags;
-        return { status: 200, body: renderCluster(c) };
+        return { status: 200, body: renderManagedCluster(state, c) };
       },
     },
     { method: "DELETE", template: CLUSTER, apiVersions: AKS_VERSIONS, handler: deleteCluster },
     { method: "POST", template: `${CLUSTER}/abort`, apiVersions: AKS_VERSIONS, handler: (r) => abort(r, false) },
-    { method: "POST", template: `${CLUSTER}/listClusterUserCredential`, apiVersions: AKS_VERSIONS, handler: (r) => credentials(r, "clusterUser") },
-    { method: "POST", template: `${CLUSTER}/listClusterAdminCredential`, apiVersions: AKS_VERSIONS, handler: (r) => credentials(r, "clusterAdmin") },
-    { method: "GET", template: `${CLUSTER}/agentPools`, apiVersions: AKS_VERSIONS, handler: (r) => {
-      const c = getCluster(r);
-      return { status: 200, body: page(r, [...c.pools.values()].map((p) => renderPool(c, p))) };
-    } },
-    { method: "GET", template: POOL, apiVersions: AKS_VERSIONS, handler: (r) => {
-      const { c, p } = getPool(r);
-      return { status: 200, body: renderPool(c, p) };
-    } },
+    {
+      method: "POST",
+      template: `${CLUSTER}/listClusterUserCredential`,
+      apiVersions: AKS_VERSIONS,
+      handler: (r) => credentials(r, "clusterUser"),
+    },
+    {
+      method: "POST",
+      template: `${CLUSTER}/listClusterAdminCredential`,
+      apiVersions: AKS_VERSIONS,
+      handler: (r) => credentials(r, "clusterAdmin"),
+    },
+    {
+      method: "GET",
+      template: `${CLUSTER}/agentPools`,
+      apiVersions: AKS_VERSIONS,
+      handler: (r) => {
+        const c = getCluster(r);
+        return {
+          status: 200,
+          body: page(
+            r,
+            [...c.pools.values()].map((p) => renderAgentPool(state, c, p)),
+          ),
+        };
+      },
+    },
+    {
+      method: "GET",
+      template: POOL,
+      apiVersions: AKS_VERSIONS,
+      handler: (r) => {
+        const { c, p } = getPool(r);
+        return { status: 200, body: renderAgentPool(state, c, p) };
+      },
+    },
     { method: "PUT", template: POOL, apiVersions: AKS_VERSIONS, handler: putPool },
     { method: "DELETE", template: POOL, apiVersions: AKS_VERSIONS, handler: deletePool },
     { method: "POST", template: `${POOL}/abort`, apiVersions: AKS_VERSIONS, handler: (r) => abort(r, true) },
     { method: "GET", template: `${OPS}/operations/{operationId}`, apiVersions: AKS_VERSIONS, handler: operationStatus },
-    { method: "GET", template: `${OPS}/operationresults/{operationId}`, apiVersions: AKS_VERSIONS, handler: operationResult },
+    {
+      method: "GET",
+      template: `${OPS}/operationresults/{operationId}`,
+      apiVersions: AKS_VERSIONS,
+      handler: operationResult,
+    },
   ];
 }

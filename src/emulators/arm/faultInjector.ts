@@ -38,11 +38,14 @@ export interface ActiveFaultRule extends FaultRule {
 }
 
 function toRegExp(pattern: string | RegExp): RegExp {
-  if (pattern instanceof RegExp) return new RegExp(pattern.source, pattern.flags.includes("i") ? pattern.flags : pattern.flags + "i");
+  if (pattern instanceof RegExp)
+    return new RegExp(pattern.source, pattern.flags.includes("i") ? pattern.flags : pattern.flags + "i");
   if (pattern.startsWith("^")) return new RegExp(pattern, "i");
   const escaped = pattern
     .split(/(\{[^}]+\}|\*)/)
-    .map((part) => (part === "*" ? ".*" : /^\{[^}]+\}$/.test(part) ? "[^/]+" : part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")))
+    .map((part) =>
+      part === "*" ? ".*" : /^\{[^}]+\}$/.test(part) ? "[^/]+" : part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"),
+    )
     .join("");
   return new RegExp(`^${escaped}$`, "i");
 }
@@ -70,10 +73,16 @@ export class FaultInjector {
    * (the HTTP surface turns that into a 400).
    */
   add(rule: FaultRule): string {
-    if (!rule || (typeof rule.pathPattern !== "string" && !(rule.pathPattern instanceof RegExp))) throw new TypeError("pathPattern is required");
-    if (!isValidAction(rule.action)) throw new TypeError("action must be {status:429,retryAfterSeconds?} | {status:500|503} | {reset:true} | {latencyMs} | {failLro:{code,message}}");
-    if (rule.probability !== undefined && !(rule.probability >= 0 && rule.probability <= 1)) throw new TypeError("probability must be in [0, 1]");
-    if (rule.times !== undefined && !(Number.isInteger(rule.times) && rule.times >= 0)) throw new TypeError("times must be a non-negative integer");
+    if (!rule || (typeof rule.pathPattern !== "string" && !(rule.pathPattern instanceof RegExp)))
+      throw new TypeError("pathPattern is required");
+    if (!isValidAction(rule.action))
+      throw new TypeError(
+        "action must be {status:429,retryAfterSeconds?} | {status:500|503} | {reset:true} | {latencyMs} | {failLro:{code,message}}",
+      );
+    if (rule.probability !== undefined && !(rule.probability >= 0 && rule.probability <= 1))
+      throw new TypeError("probability must be in [0, 1]");
+    if (rule.times !== undefined && !(Number.isInteger(rule.times) && rule.times >= 0))
+      throw new TypeError("times must be a non-negative integer");
     const id = randomUUID();
     this.#rules.push({ rule: { ...rule, id, fired: 0 }, regexp: toRegExp(rule.pathPattern) });
     return id;

@@ -4,8 +4,10 @@ import type { FeatureRecord, JsonObject } from "./armEmulatorState.js";
 import type { ArmContext, ArmRequest, ArmResponse, ArmRoute } from "./armRoute.js";
 
 const FEATURES = supportedApiVersions.features;
-const PROVIDER_FEATURES = "/subscriptions/{subscriptionId}/providers/Microsoft.Features/providers/{resourceProviderNamespace}/features";
-const REGISTRATIONS = "/subscriptions/{subscriptionId}/providers/Microsoft.Features/featureProviders/{providerNamespace}/subscriptionFeatureRegistrations";
+const PROVIDER_FEATURES =
+  "/subscriptions/{subscriptionId}/providers/Microsoft.Features/providers/{resourceProviderNamespace}/features";
+const REGISTRATIONS =
+  "/subscriptions/{subscriptionId}/providers/Microsoft.Features/featureProviders/{providerNamespace}/subscriptionFeatureRegistrations";
 
 function renderFeature(f: FeatureRecord): JsonObject {
   return {
@@ -42,15 +44,44 @@ function renderRegistration(f: FeatureRecord, approval: boolean): JsonObject {
  */
 export function featuresRoutes(ctx: ArmContext): ArmRoute[] {
   const { state } = ctx;
-  const p = (r: ArmRequest): [string, string, string] => [r.params.subscriptionId ?? "", r.params.resourceProviderNamespace ?? r.params.providerNamespace ?? "", r.params.featureName ?? ""];
+  const p = (r: ArmRequest): [string, string, string] => [
+    r.params.subscriptionId ?? "",
+    r.params.resourceProviderNamespace ?? r.params.providerNamespace ?? "",
+    r.params.featureName ?? "",
+  ];
   const ok = (body: unknown): ArmResponse => ({ status: 200, body });
   const approval = (ns: string, name: string): boolean => state.featureSetting(ns, name)?.approvalRequired ?? false;
   return [
-    { method: "GET", template: "/subscriptions/{subscriptionId}/providers/Microsoft.Features/features", apiVersions: FEATURES, handler: (r) => ok({ value: state.listFeatures(p(r)[0]).map(renderFeature) }) },
-    { method: "GET", template: PROVIDER_FEATURES, apiVersions: FEATURES, handler: (r) => ok({ value: state.listFeatures(p(r)[0], p(r)[1]).map(renderFeature) }) },
-    { method: "GET", template: `${PROVIDER_FEATURES}/{featureName}`, apiVersions: FEATURES, handler: (r) => ok(renderFeature(state.feature(...p(r)))) },
-    { method: "POST", template: `${PROVIDER_FEATURES}/{featureName}/register`, apiVersions: FEATURES, handler: (r) => ok(renderFeature(state.registerFeature(...p(r)))) },
-    { method: "POST", template: `${PROVIDER_FEATURES}/{featureName}/unregister`, apiVersions: FEATURES, handler: (r) => ok(renderFeature(state.unregisterFeature(...p(r)))) },
+    {
+      method: "GET",
+      template: "/subscriptions/{subscriptionId}/providers/Microsoft.Features/features",
+      apiVersions: FEATURES,
+      handler: (r) => ok({ value: state.listFeatures(p(r)[0]).map(renderFeature) }),
+    },
+    {
+      method: "GET",
+      template: PROVIDER_FEATURES,
+      apiVersions: FEATURES,
+      handler: (r) => ok({ value: state.listFeatures(p(r)[0], p(r)[1]).map(renderFeature) }),
+    },
+    {
+      method: "GET",
+      template: `${PROVIDER_FEATURES}/{featureName}`,
+      apiVersions: FEATURES,
+      handler: (r) => ok(renderFeature(state.feature(...p(r)))),
+    },
+    {
+      method: "POST",
+      template: `${PROVIDER_FEATURES}/{featureName}/register`,
+      apiVersions: FEATURES,
+      handler: (r) => ok(renderFeature(state.registerFeature(...p(r)))),
+    },
+    {
+      method: "POST",
+      template: `${PROVIDER_FEATURES}/{featureName}/unregister`,
+      apiVersions: FEATURES,
+      handler: (r) => ok(renderFeature(state.unregisterFeature(...p(r)))),
+    },
     {
       method: "GET",
       template: `${REGISTRATIONS}/{featureName}`,
@@ -58,15 +89,24 @@ export function featuresRoutes(ctx: ArmContext): ArmRoute[] {
       handler: (r) => {
         const f = state.feature(...p(r));
         if (f.state === "NotRegistered" || f.state === "Unregistered") {
-          throw new ArmError(404, "SubscriptionFeatureRegistrationNotFound", `The subscription feature registration '${f.name}' could not be found.`);
+          throw new ArmError(
+            404,
+            "SubscriptionFeatureRegistrationNotFound",
+            `The subscription feature registration '${f.name}' could not be found.`,
+          );
         }
         return ok(renderRegistration(f, approval(f.namespace, f.name)));
       },
     },
-    { method: "PUT", template: `${REGISTRATIONS}/{featureName}`, apiVersions: ["2021-07-01"], handler: (r) => {
-      const f = state.registerFeature(...p(r));
-      return ok(renderRegistration(f, approval(f.namespace, f.name)));
-    } },
+    {
+      method: "PUT",
+      template: `${REGISTRATIONS}/{featureName}`,
+      apiVersions: ["2021-07-01"],
+      handler: (r) => {
+        const f = state.registerFeature(...p(r));
+        return ok(renderRegistration(f, approval(f.namespace, f.name)));
+      },
+    },
     {
       method: "DELETE",
       template: `${REGISTRATIONS}/{featureName}`,

@@ -25,6 +25,8 @@ export interface RequestLogEntry {
    * for LRO answers, the operation-status and operation-result paths.
    */
   retryAfterAppliesTo?: string[];
+  /** The request's JSON body, only with the `recordRequestBodies` setting (bodies may carry secrets). */
+  body?: unknown;
 }
 
 /** A request that came before the `Retry-After` an earlier answer gave for the same path. */

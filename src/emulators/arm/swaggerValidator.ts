@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Ajv, type ValidateFunction, type ErrorObject } from "ajv";
 import addFormatsModule from "ajv-formats";
-import { sharedReferenceDir } from "./referenceDir.js";
+import { referenceDir } from "../referenceDir.js";
 
 /** The reference swaggers the emulator validates against. */
 export type SwaggerDocumentName = "aks-stable" | "aks-preview" | "features" | "resources" | "common-v6";
@@ -12,9 +12,9 @@ type JsonObject = { [key: string]: Json };
 
 const COMMON_V6 = "common-types/resource-management/v6/types.json";
 
-/** Reads a JSON file under `<shared reference>/arm/`. */
+/** Reads a JSON file under the repository's `reference/arm/`. */
 export function readArmReference(relativePath: string): JsonObject {
-  return JSON.parse(readFileSync(join(sharedReferenceDir(), "arm", relativePath), "utf8")) as JsonObject;
+  return JSON.parse(readFileSync(join(referenceDir(), "arm", relativePath), "utf8")) as JsonObject;
 }
 
 /**
@@ -33,7 +33,13 @@ function adapt(node: Json, refMap: (ref: string) => string): Json {
     else out[key] = adapt(value, refMap);
   }
   const xmsEnum = node["x-ms-enum"];
-  if (Array.isArray(out.enum) && xmsEnum && typeof xmsEnum === "object" && !Array.isArray(xmsEnum) && xmsEnum.modelAsString === true) {
+  if (
+    Array.isArray(out.enum) &&
+    xmsEnum &&
+    typeof xmsEnum === "object" &&
+    !Array.isArray(xmsEnum) &&
+    xmsEnum.modelAsString === true
+  ) {
     delete out.enum;
   }
   if (node["x-nullable"] === true && typeof out.type === "string") out.type = [out.type, "null"];
@@ -118,7 +124,12 @@ export class SwaggerValidator {
    * `operationId` and `status` (falling back to `default`). Returns [] when
    * valid or when that response declares no body.
    */
-  validateResponse(document: SwaggerDocumentName, operationId: string, status: number, body: unknown): ValidationProblem[] {
+  validateResponse(
+    document: SwaggerDocumentName,
+    operationId: string,
+    status: number,
+    body: unknown,
+  ): ValidationProblem[] {
     const op = this.findOperation(document, operationId);
     if (!op) throw new Error(`${document}: no operation ${operationId}`);
     const responses = op.responses as JsonObject;
@@ -154,7 +165,12 @@ export interface ValidationProblem {
 
 function toProblems(errors: ErrorObject[]): ValidationProblem[] {
   return errors.map((e) => {
-    let path = e.instancePath.replace(/^\//, "").split("/").filter(Boolean).join(".").replace(/\.(\d+)(?=\.|$)/g, "[$1]");
+    let path = e.instancePath
+      .replace(/^\//, "")
+      .split("/")
+      .filter(Boolean)
+      .join(".")
+      .replace(/\.(\d+)(?=\.|$)/g, "[$1]");
     if (e.keyword === "required") {
       const missing = (e.params as { missingProperty?: string }).missingProperty ?? "";
       path = path ? `${path}.${missing}` : missing;

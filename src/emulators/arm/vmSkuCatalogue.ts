@@ -1,6 +1,6 @@
 /**
  * The VM sizes the ARM emulator knows: every size listed in
- * `../shared/reference/vm-families.md`, plus `Standard_DS1_v2`, which the
+ * `reference/vm-families.md`, plus `Standard_DS1_v2`, which the
  * reference AKS examples use. Data only: the AKS rules, the
  * `Microsoft.Compute/skus` surface, the SimulatedCloud's node capacities, the
  * tests and the benchmarks all read it from here.
@@ -47,21 +47,126 @@ export const vmFamilies: Readonly<Record<string, VmFamily>> = {
 
 /** Every size of vm-families.md, plus `Standard_DS1_v2` used by the reference examples. */
 export const vmSkuCatalogue: readonly VmSku[] = [
-  { name: "Standard_D2s_v3", family: "standardDSv3Family", vCpus: 2, memoryGiB: 8, hyperVGenerations: "V1,V2", cpuArchitecture: "x64" },
-  { name: "Standard_D4s_v3", family: "standardDSv3Family", vCpus: 4, memoryGiB: 16, hyperVGenerations: "V1,V2", cpuArchitecture: "x64" },
-  { name: "Standard_D8s_v3", family: "standardDSv3Family", vCpus: 8, memoryGiB: 32, hyperVGenerations: "V1,V2", cpuArchitecture: "x64" },
-  { name: "Standard_D16s_v3", family: "standardDSv3Family", vCpus: 16, memoryGiB: 64, hyperVGenerations: "V1,V2", cpuArchitecture: "x64" },
-  { name: "Standard_D2_v3", family: "standardDv3Family", vCpus: 2, memoryGiB: 8, hyperVGenerations: "V1", cpuArchitecture: "x64" },
-  { name: "Standard_D4s_v5", family: "standardDSv5Family", vCpus: 4, memoryGiB: 16, hyperVGenerations: "V1,V2", cpuArchitecture: "x64" },
-  { name: "Standard_D8s_v5", family: "standardDSv5Family", vCpus: 8, memoryGiB: 32, hyperVGenerations: "V1,V2", cpuArchitecture: "x64" },
-  { name: "Standard_E4s_v5", family: "standardESv5Family", vCpus: 4, memoryGiB: 32, hyperVGenerations: "V1,V2", cpuArchitecture: "x64" },
-  { name: "Standard_F4s_v2", family: "standardFSv2Family", vCpus: 4, memoryGiB: 8, hyperVGenerations: "V1,V2", cpuArchitecture: "x64" },
-  { name: "Standard_D4as_v4", family: "standardDASv4Family", vCpus: 4, memoryGiB: 16, hyperVGenerations: "V1,V2", cpuArchitecture: "x64" },
-  { name: "Standard_D4as_v5", family: "standardDASv5Family", vCpus: 4, memoryGiB: 16, hyperVGenerations: "V1,V2", cpuArchitecture: "x64" },
-  { name: "Standard_B2s", family: "standardBSFamily", vCpus: 2, memoryGiB: 4, hyperVGenerations: "V1,V2", cpuArchitecture: "x64" },
-  { name: "Standard_DS2_v2", family: "standardDSv2Family", vCpus: 2, memoryGiB: 7, hyperVGenerations: "V1,V2", cpuArchitecture: "x64" },
-  { name: "Standard_DS1_v2", family: "standardDSv2Family", vCpus: 1, memoryGiB: 3.5, hyperVGenerations: "V1,V2", cpuArchitecture: "x64" },
-  { name: "Standard_D4ps_v5", family: "standardDPSv5Family", vCpus: 4, memoryGiB: 16, hyperVGenerations: "V2", cpuArchitecture: "Arm64" },
+  {
+    name: "Standard_D2s_v3",
+    family: "standardDSv3Family",
+    vCpus: 2,
+    memoryGiB: 8,
+    hyperVGenerations: "V1,V2",
+    cpuArchitecture: "x64",
+  },
+  {
+    name: "Standard_D4s_v3",
+    family: "standardDSv3Family",
+    vCpus: 4,
+    memoryGiB: 16,
+    hyperVGenerations: "V1,V2",
+    cpuArchitecture: "x64",
+  },
+  {
+    name: "Standard_D8s_v3",
+    family: "standardDSv3Family",
+    vCpus: 8,
+    memoryGiB: 32,
+    hyperVGenerations: "V1,V2",
+    cpuArchitecture: "x64",
+  },
+  {
+    name: "Standard_D16s_v3",
+    family: "standardDSv3Family",
+    vCpus: 16,
+    memoryGiB: 64,
+    hyperVGenerations: "V1,V2",
+    cpuArchitecture: "x64",
+  },
+  {
+    name: "Standard_D2_v3",
+    family: "standardDv3Family",
+    vCpus: 2,
+    memoryGiB: 8,
+    hyperVGenerations: "V1",
+    cpuArchitecture: "x64",
+  },
+  {
+    name: "Standard_D4s_v5",
+    family: "standardDSv5Family",
+    vCpus: 4,
+    memoryGiB: 16,
+    hyperVGenerations: "V1,V2",
+    cpuArchitecture: "x64",
+  },
+  {
+    name: "Standard_D8s_v5",
+    family: "standardDSv5Family",
+    vCpus: 8,
+    memoryGiB: 32,
+    hyperVGenerations: "V1,V2",
+    cpuArchitecture: "x64",
+  },
+  {
+    name: "Standard_E4s_v5",
+    family: "standardESv5Family",
+    vCpus: 4,
+    memoryGiB: 32,
+    hyperVGenerations: "V1,V2",
+    cpuArchitecture: "x64",
+  },
+  {
+    name: "Standard_F4s_v2",
+    family: "standardFSv2Family",
+    vCpus: 4,
+    memoryGiB: 8,
+    hyperVGenerations: "V1,V2",
+    cpuArchitecture: "x64",
+  },
+  {
+    name: "Standard_D4as_v4",
+    family: "standardDASv4Family",
+    vCpus: 4,
+    memoryGiB: 16,
+    hyperVGenerations: "V1,V2",
+    cpuArchitecture: "x64",
+  },
+  {
+    name: "Standard_D4as_v5",
+    family: "standardDASv5Family",
+    vCpus: 4,
+    memoryGiB: 16,
+    hyperVGenerations: "V1,V2",
+    cpuArchitecture: "x64",
+  },
+  {
+    name: "Standard_B2s",
+    family: "standardBSFamily",
+    vCpus: 2,
+    memoryGiB: 4,
+    hyperVGenerations: "V1,V2",
+    cpuArchitecture: "x64",
+  },
+  {
+    name: "Standard_DS2_v2",
+    family: "standardDSv2Family",
+    vCpus: 2,
+    memoryGiB: 7,
+    hyperVGenerations: "V1,V2",
+    cpuArchitecture: "x64",
+  },
+  {
+    name: "Standard_DS1_v2",
+    family: "standardDSv2Family",
+    vCpus: 1,
+    memoryGiB: 3.5,
+    hyperVGenerations: "V1,V2",
+    cpuArchitecture: "x64",
+  },
+  {
+    name: "Standard_D4ps_v5",
+    family: "standardDPSv5Family",
+    vCpus: 4,
+    memoryGiB: 16,
+    hyperVGenerations: "V2",
+    cpuArchitecture: "Arm64",
+  },
 ];
 
 /** Case-insensitive lookup (ARM treats `vmSize` case-insensitively). */

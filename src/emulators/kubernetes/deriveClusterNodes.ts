@@ -43,7 +43,15 @@ export function fullKubernetesVersion(version: string): string {
 
 /** AKS kube-reserved CPU (millicores) by core count, from the AKS node resource reservation table. */
 function reservedCpuMillis(cores: number): number {
-  const table: Array<[number, number]> = [[1, 60], [2, 100], [4, 140], [8, 180], [16, 260], [32, 420], [64, 740]];
+  const table: Array<[number, number]> = [
+    [1, 60],
+    [2, 100],
+    [4, 140],
+    [8, 180],
+    [16, 260],
+    [32, 420],
+    [64, 740],
+  ];
   for (const [c, m] of table) if (cores <= c) return m;
   return 740;
 }
@@ -52,7 +60,9 @@ function reservedCpuMillis(cores: number): number {
 function parseTaint(text: string): { key: string; value?: string; effect: string } | undefined {
   const m = text.match(/^([^=:]+)(?:=([^:]*))?:(NoSchedule|PreferNoSchedule|NoExecute)$/);
   if (!m) return undefined;
-  return m[2] === undefined ? { key: m[1] ?? "", effect: m[3] ?? "" } : { key: m[1] ?? "", value: m[2], effect: m[3] ?? "" };
+  return m[2] === undefined
+    ? { key: m[1] ?? "", effect: m[3] ?? "" }
+    : { key: m[1] ?? "", value: m[2], effect: m[3] ?? "" };
 }
 
 /**
@@ -60,16 +70,27 @@ function parseTaint(text: string): { key: string; value?: string; effect: string
  * `Succeeded`, named like AKS VMSS nodes (`aks-<pool>-<8 digits>-vmss00000<i>`).
  * `firstSeen` remembers creation timestamps across calls (simulated ms).
  */
-export function deriveClusterNodes(cluster: SimulatedCluster, settings: KubernetesEmulatorSettings, nowMs: number, firstSeen: Map<string, number>): DerivedNode[] {
+export function deriveClusterNodes(
+  cluster: SimulatedCluster,
+  settings: KubernetesEmulatorSettings,
+  nowMs: number,
+  firstSeen: Map<string, number>,
+): DerivedNode[] {
   const nodes: DerivedNode[] = [];
   let ipIndex = 4;
   const version = `v${fullKubernetesVersion(cluster.kubernetesVersion)}`;
   for (const pool of cluster.pools.values()) {
     if (!pool.everSucceeded) continue;
-    const digits = String(Number.parseInt(createHash("sha1").update(`${cluster.key}/${pool.name}`).digest("hex").slice(0, 8), 16) % 1e8).padStart(8, "0");
+    const digits = String(
+      Number.parseInt(createHash("sha1").update(`${cluster.key}/${pool.name}`).digest("hex").slice(0, 8), 16) % 1e8,
+    ).padStart(8, "0");
     const sandbox = SANDBOX_RUNTIMES[pool.workloadRuntime];
     const azureLinux = /azurelinux|mariner/i.test(pool.osSku);
-    const kernel = sandbox ? settings.sandboxNodeKernel : azureLinux ? settings.azureLinuxNodeKernel : settings.ubuntuNodeKernel;
+    const kernel = sandbox
+      ? settings.sandboxNodeKernel
+      : azureLinux
+        ? settings.azureLinuxNodeKernel
+        : settings.ubuntuNodeKernel;
     const osImage = azureLinux || sandbox ? "CBL-Mariner/Linux" : "Ubuntu 22.04.5 LTS";
     const capacityKi = Math.round(pool.memoryGiBPerNode * 1024 * 1024 * 0.98);
     // kube-reserved memory (AKS ≥ 1.29: 20 MiB × maxPods + 50 MiB) plus the 100 MiB eviction threshold.
@@ -114,20 +135,62 @@ export function deriveClusterNodes(cluster: SimulatedCluster, settings: Kubernet
           resourceVersion: "1",
           creationTimestamp: createdAt,
           labels,
-          annotations: { "node.alpha.kubernetes.io/ttl": "0", "volumes.kubernetes.io/controller-managed-attach-detach": "true" },
+          annotations: {
+            "node.alpha.kubernetes.io/ttl": "0",
+            "volumes.kubernetes.io/controller-managed-attach-detach": "true",
+          },
         },
         spec: {
-          providerID: `azure:///subscriptions/${cluster.subscriptionId}/resourceGroups/mc_${cluster.resourceGroup}_${cluster.name}_${cluster.location}/providers/Microsoft.Compute/virtualMachineScaleSets/aks-${pool.name}-${digits}-vmss/virtualMachines/${i}`.toLowerCase(),
+          providerID:
+            `azure:///subscriptions/${cluster.subscriptionId}/resourceGroups/mc_${cluster.resourceGroup}_${cluster.name}_${cluster.location}/providers/Microsoft.Compute/virtualMachineScaleSets/aks-${pool.name}-${digits}-vmss/virtualMachines/${i}`.toLowerCase(),
           ...(taints.length ? { taints } : {}),
         },
         status: {
-          capacity: { cpu: String(pool.vCpuPerNode), memory: `${capacityKi}Ki`, pods: "110", "ephemeral-storage": "129886128Ki" },
-          allocatable: { cpu: `${allocatableCpuMillis}m`, memory: `${allocatableKi}Ki`, pods: "110", "ephemeral-storage": "119703055367" },
+          capacity: {
+            cpu: String(pool.vCpuPerNode),
+            memory: `${capacityKi}Ki`,
+            pods: "110",
+            "ephemeral-storage": "129886128Ki",
+          },
+          allocatable: {
+            cpu: `${allocatableCpuMillis}m`,
+            memory: `${allocatableKi}Ki`,
+            pods: "110",
+            "ephemeral-storage": "119703055367",
+          },
           conditions: [
-            { type: "MemoryPressure", status: "False", lastHeartbeatTime: k8sTime(nowMs), lastTransitionTime: createdAt, reason: "KubeletHasSufficientMemory", message: "kubelet has sufficient memory available" },
-            { type: "DiskPressure", status: "False", lastHeartbeatTime: k8sTime(nowMs), lastTransitionTime: createdAt, reason: "KubeletHasNoDiskPressure", message: "kubelet has no disk pressure" },
-            { type: "PIDPressure", status: "False", lastHeartbeatTime: k8sTime(nowMs), lastTransitionTime: createdAt, reason: "KubeletHasSufficientPID", message: "kubelet has sufficient PID available" },
-            { type: "Ready", status: "True", lastHeartbeatTime: k8sTime(nowMs), lastTransitionTime: createdAt, reason: "KubeletReady", message: "kubelet is posting ready status" },
+            {
+              type: "MemoryPressure",
+              status: "False",
+              lastHeartbeatTime: k8sTime(nowMs),
+              lastTransitionTime: createdAt,
+              reason: "KubeletHasSufficientMemory",
+              message: "kubelet has sufficient memory available",
+            },
+            {
+              type: "DiskPressure",
+              status: "False",
+              lastHeartbeatTime: k8sTime(nowMs),
+              lastTransitionTime: createdAt,
+              reason: "KubeletHasNoDiskPressure",
+              message: "kubelet has no disk pressure",
+            },
+            {
+              type: "PIDPressure",
+              status: "False",
+              lastHeartbeatTime: k8sTime(nowMs),
+              lastTransitionTime: createdAt,
+              reason: "KubeletHasSufficientPID",
+              message: "kubelet has sufficient PID available",
+            },
+            {
+              type: "Ready",
+              status: "True",
+              lastHeartbeatTime: k8sTime(nowMs),
+              lastTransitionTime: createdAt,
+              reason: "KubeletReady",
+              message: "kubelet is posting ready status",
+            },
           ],
           addresses: [
             { type: "InternalIP", address: ip },
@@ -148,7 +211,16 @@ export function deriveClusterNodes(cluster: SimulatedCluster, settings: Kubernet
           },
         },
       };
-      nodes.push({ object, name, pool, sandbox: sandbox !== undefined, kernel, allocatableCpu: allocatableCpuMillis / 1000, allocatableMemory: allocatableKi * 1024, labels });
+      nodes.push({
+        object,
+        name,
+        pool,
+        sandbox: sandbox !== undefined,
+        kernel,
+        allocatableCpu: allocatableCpuMillis / 1000,
+        allocatableMemory: allocatableKi * 1024,
+        labels,
+      });
     }
   }
   return nodes;
@@ -156,7 +228,10 @@ export function deriveClusterNodes(cluster: SimulatedCluster, settings: Kubernet
 
 /** A RuntimeClass with the fields admission and scheduling use. */
 export interface DerivedRuntimeClass {
-  object: KubeObject & { handler: string; scheduling: { nodeSelector: Record<string, string>; tolerations?: Toleration[] } };
+  object: KubeObject & {
+    handler: string;
+    scheduling: { nodeSelector: Record<string, string>; tolerations?: Toleration[] };
+  };
   name: string;
   nodeSelector: Record<string, string>;
 }
@@ -167,10 +242,16 @@ export interface DerivedRuntimeClass {
  * (has ever reached `Succeeded`) with its runtime installed; there is none
  * otherwise.
  */
-export function deriveRuntimeClasses(cluster: SimulatedCluster, nowMs: number, firstSeen: Map<string, number>): DerivedRuntimeClass[] {
+export function deriveRuntimeClasses(
+  cluster: SimulatedCluster,
+  nowMs: number,
+  firstSeen: Map<string, number>,
+): DerivedRuntimeClass[] {
   const out: DerivedRuntimeClass[] = [];
   for (const [runtime, flavour] of Object.entries(SANDBOX_RUNTIMES)) {
-    const up = [...cluster.pools.values()].some((p) => p.workloadRuntime === runtime && p.everSucceeded && p.runtimeInstalled !== false);
+    const up = [...cluster.pools.values()].some(
+      (p) => p.workloadRuntime === runtime && p.everSucceeded && p.runtimeInstalled !== false,
+    );
     if (!up) continue;
     const key = `runtimeclass/${flavour.runtimeClass}`;
     let created = firstSeen.get(key);

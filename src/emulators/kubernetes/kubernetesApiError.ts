@@ -48,19 +48,37 @@ export class KubernetesApiError extends Error {
 
   /** The wire body (`Status`). */
   toStatus(): KubernetesStatus {
-    const body: KubernetesStatus = { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message: this.message, reason: this.reason, code: this.code };
+    const body: KubernetesStatus = {
+      kind: "Status",
+      apiVersion: "v1",
+      metadata: {},
+      status: "Failure",
+      message: this.message,
+      reason: this.reason,
+      code: this.code,
+    };
     if (this.details) body.details = this.details;
     return body;
   }
 
   /** `<resource>[.<group>] "<name>" not found`, as the registry answers. */
   static notFound(resource: string, group: string, name: string): KubernetesApiError {
-    return new KubernetesApiError(404, "NotFound", `${qualified(resource, group)} "${name}" not found`, withGroup({ name, kind: resource }, group));
+    return new KubernetesApiError(
+      404,
+      "NotFound",
+      `${qualified(resource, group)} "${name}" not found`,
+      withGroup({ name, kind: resource }, group),
+    );
   }
 
   /** `<resource>[.<group>] "<name>" already exists`. */
   static alreadyExists(resource: string, group: string, name: string): KubernetesApiError {
-    return new KubernetesApiError(409, "AlreadyExists", `${qualified(resource, group)} "${name}" already exists`, withGroup({ name, kind: resource }, group));
+    return new KubernetesApiError(
+      409,
+      "AlreadyExists",
+      `${qualified(resource, group)} "${name}" already exists`,
+      withGroup({ name, kind: resource }, group),
+    );
   }
 
   /**
@@ -70,12 +88,22 @@ export class KubernetesApiError extends Error {
   static invalid(kind: string, group: string, name: string, causes: StatusCause[]): KubernetesApiError {
     const texts = causes.map((c) => (c.field ? `${c.field}: ${c.message}` : c.message));
     const joined = texts.length === 1 ? (texts[0] ?? "") : `[${texts.join(", ")}]`;
-    return new KubernetesApiError(422, "Invalid", `${kind}${group ? `.${group}` : ""} "${name}" is invalid: ${joined}`, withGroup({ name, kind, causes }, group));
+    return new KubernetesApiError(
+      422,
+      "Invalid",
+      `${kind}${group ? `.${group}` : ""} "${name}" is invalid: ${joined}`,
+      withGroup({ name, kind, causes }, group),
+    );
   }
 
   /** 403 Forbidden: `<resource>[.<group>] "<name>" is forbidden: <why>`. */
   static forbidden(resource: string, group: string, name: string, why: string): KubernetesApiError {
-    return new KubernetesApiError(403, "Forbidden", `${qualified(resource, group)} "${name}" is forbidden: ${why}`, withGroup({ name, kind: resource }, group));
+    return new KubernetesApiError(
+      403,
+      "Forbidden",
+      `${qualified(resource, group)} "${name}" is forbidden: ${why}`,
+      withGroup({ name, kind: resource }, group),
+    );
   }
 
   static badRequest(message: string): KubernetesApiError {
@@ -87,7 +115,11 @@ export class KubernetesApiError extends Error {
   }
 
   static methodNotAllowed(): KubernetesApiError {
-    return new KubernetesApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
+    return new KubernetesApiError(
+      405,
+      "MethodNotAllowed",
+      "the server does not allow this method on the requested resource",
+    );
   }
 
   /** 404 for an unknown path (the apiserver's plain "the server could not find the requested resource"). */
@@ -101,5 +133,7 @@ function qualified(resource: string, group: string): string {
 }
 
 function withGroup(details: StatusDetails, group: string): StatusDetails {
-  return group ? { name: details.name, group, kind: details.kind, ...(details.causes ? { causes: details.causes } : {}) } : details;
+  return group
+    ? { name: details.name, group, kind: details.kind, ...(details.causes ? { causes: details.causes } : {}) }
+    : details;
 }

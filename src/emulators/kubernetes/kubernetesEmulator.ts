@@ -1,18 +1,39 @@
-import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
+// One file on purpose (~510 lines): the server's request handling is one closure over the cluster runtimes,
+// open streams, request log and fault rules; resource routing is in kubernetesRoutes.ts, the HTTP plumbing
+// in kubernetesHttp.ts, the /_emulator surface in serveEmulatorControl.ts.
+import { createHash, randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { SimulatedCloud, SimulatedCloudEvent } from "../simulatedCloud.js";
-import { fullKubernetesVersion } from "./deriveClusterNodes.js";
 import { KubernetesApiError } from "./kubernetesApiError.js";
-import { KubernetesClusterRuntime, type LogOptions, type PropagationPolicy } from "./kubernetesClusterRuntime.js";
+import { KubernetesClusterRuntime, type ClusterObjects, type LogOptions } from "./kubernetesClusterRuntime.js";
 import { apiGroup, apiGroupList, apiResourceList, apiVersions } from "./kubernetesDiscovery.js";
 import { resolveKubernetesEmulatorSettings, type KubernetesEmulatorSettings } from "./kubernetesEmulatorSettings.js";
-import type { EventObject, JobObject, KubeObject, PodObject } from "./kubernetesObjects.js";
-import { kubernetesSchemaValidator, OPENAPI_V3_PATHS, readKubernetesOpenApiDocument, sharedReferenceDir } from "./kubernetesSchemaValidator.js";
-import { toTable } from "./kubernetesTable.js";
+import type { JobObject, KubeObject, PodObject } from "./kubernetesObjects.js";
+import {
+  kubernetesSchemaValidator,
+  OPENAPI_V3_PATHS,
+  readKubernetesOpenApiDocument,
+} from "./kubernetesSchemaValidator.js";
+import { referenceDir } from "../referenceDir.js";
+import { dispatch, RESOURCE_ROUTES, type ResourceRequest } from "./kubernetesRoutes.js";
+import {
+  authorized,
+  deleteOptions,
+  filterList,
+  intParam,
+  onlyGet,
+  readJson,
+  sendJson,
+  sendObject,
+  versionInfo,
+} from "./kubernetesHttp.js";
+import { serveEmulatorControl } from "./serveEmulatorControl.js";
 import { OutcomeScripts } from "./outcomeScripts.js";
 import { parseFieldSelector, parseLabelSelector } from "./parseLabelSelector.js";
+import { RequestLog } from "../arm/requestLog.js";
+import { FaultInjector } from "../arm/faultInjector.js";
 
 /** Options of {@link startKubernetesEmulator}. */
 export interface KubernetesEmulatorOptions {
@@ -40,11 +61,26 @@ export interface RunningKubernetesEmulator {
   clusterUrl(clusterKey: string): string;
   /** Copies of every namespace, job, pod and event of a cluster (empty when it has not been used). */
   snapshot(clusterKey: string): ReturnType<KubernetesClusterRuntime["snapshot"]>;
+  /** Every used cluster's objects as plain data, by cluster key (persistence). */
+  exportObjects(): Record<string, ClusterObjects>;
+  /** Restores {@link exportObjects} output for clusters the cloud knows (call before serving). */
+  importObjects(state: Record<string, ClusterObjects>): void;
+  /**
+   * Every request to a cluster's API (no headers, no bodies), also behind
+   * `GET|DELETE /_emulator/requests`; `template` is the path with the cluster key as `{cluster}`.
+   */
+  requestLog: RequestLog;
+  /**
+   * Fault rules on cluster requests (`{status:429|500|503}` or `{reset:true}`; paths as in
+   * `requestLog`), also behind `GET|POST|DELETE /_emulator/faults`: an API-server outage is
+   * `{pathPattern:"*", action:{reset:true}}`.
+   */
+  faults: FaultInjector;
+  /** Log-follow streams (`…/log?follow=true`) open right now, per `namespace/pod` (tests: a reader that went away leaves none). */
+  openLogStreams(): string[];
   /** Stops listening, kills every simulated process and timer. Idempotent. */
   close(): Promise<void>;
 }
-
-const MAX_BODY_BYTES = 3 * 1024 * 1024;
 
 /**
  * Starts the Kubernetes API emulator: one HTTPS server for every cluster of
@@ -63,6 +99,10 @@ export async function startKubernetesEmulator(options: KubernetesEmulatorOptions
   const openApiCache = new Map<string, string>();
   /** Enders of open log-follow and watch streams (ended on close). */
   const openStreams = new Set<() => void>();
+  const requestLog = new RequestLog();
+  const faults = new FaultInjector();
+  /** The open log-follow streams' `namespace/pod`, keyed by their ender. */
+  const logStreams = new Map<() => void, string>();
 
   const runtimeFor = (key: string): KubernetesClusterRuntime | undefined => {
     if (!cloud.getCluster(key)) return undefined;
@@ -84,7 +124,10 @@ export async function startKubernetesEmulator(options: KubernetesEmulatorOptions
 
   const server: Server = createServer({ cert: options.tls.certPem, key: options.tls.keyPem }, (req, res) => {
     handle(req, res).catch((error: unknown) => {
-      const status = error instanceof KubernetesApiError ? error : new KubernetesApiError(500, "InternalError", `Internal error occurred: ${String(error)}`);
+      const status =
+        error instanceof KubernetesApiError
+          ? error
+          : new KubernetesApiError(500, "InternalError", `Internal error occurred: ${String(error)}`);
       if (!res.headersSent) sendJson(res, status.code, status.toStatus());
       else res.end();
     });
@@ -98,9 +141,52 @@ export async function startKubernetesEmulator(options: KubernetesEmulatorOptions
       res.writeHead(200, { "Content-Type": "text/plain; charset=utf-8" }).end("ok");
       return;
     }
+    if (url.pathname.startsWith("/_emulator/")) return serveEmulatorControl(req, res, url.pathname, requestLog, faults);
     const m = url.pathname.match(/^\/clusters\/([^/]+)(\/.*)?$/);
     if (!m) throw KubernetesApiError.noRoute();
     const key = decodeURIComponent(m[1] ?? "");
+    const method = (req.method ?? "GET").toUpperCase();
+    const arrived = Date.now();
+    const entry = {
+      wallTime: new Date(arrived).toISOString(),
+      simulatedTime: new Date(cloud.clock.nowMs()).toISOString(),
+      method,
+      path: url.pathname,
+    };
+    const template = `/clusters/{cluster}${m[2] ?? ""}`;
+    const rule = faults.match(method, url.pathname, "request");
+    if (rule && "reset" in rule.action) {
+      requestLog.add({ ...entry, template, status: 0, durationMs: 0, faultId: rule.id });
+      req.socket.destroy();
+      return;
+    }
+    res.once("finish", () =>
+      requestLog.add({
+        ...entry,
+        template,
+        status: res.statusCode,
+        durationMs: Date.now() - arrived,
+        ...(rule ? { faultId: rule.id } : {}),
+      }),
+    );
+    if (rule && "status" in rule.action) {
+      const { status } = rule.action;
+      const retry = status === 429 ? { "Retry-After": String(rule.action.retryAfterSeconds ?? 1) } : {};
+      const reason = status === 429 ? "TooManyRequests" : status === 503 ? "ServiceUnavailable" : "InternalError";
+      res.writeHead(status, { "Content-Type": "application/json", ...retry });
+      res.end(
+        JSON.stringify({
+          kind: "Status",
+          apiVersion: "v1",
+          metadata: {},
+          status: "Failure",
+          message: `injected fault: ${status}`,
+          reason,
+          code: status,
+        }),
+      );
+      return;
+    }
     const cluster = cloud.getCluster(key);
     if (!cluster) throw KubernetesApiError.noRoute();
     if (!authorized(req.headers.authorization, cluster.bearerToken)) throw KubernetesApiError.unauthorized();
@@ -110,15 +196,33 @@ export async function startKubernetesEmulator(options: KubernetesEmulatorOptions
     await route(runtime, req, res, path, url, `/clusters/${key}`);
   }
 
-  async function route(rt: KubernetesClusterRuntime, req: IncomingMessage, res: ServerResponse, path: string, url: URL, prefix: string): Promise<void> {
+  async function route(
+    rt: KubernetesClusterRuntime,
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    url: URL,
+    prefix: string,
+  ): Promise<void> {
     const method = req.method ?? "GET";
     const q = url.searchParams;
-    const parts = path.split("/").filter((p) => p !== "").map(decodeURIComponent);
+    const parts = path
+      .split("/")
+      .filter((p) => p !== "")
+      .map(decodeURIComponent);
     const get = method === "GET" || method === "HEAD";
 
     // ---- version, discovery, OpenAPI
-    if (path === "/version") return onlyGet(method, () => sendJson(res, 200, versionInfo(rt.cluster.kubernetesVersion)));
-    if (path === "/api") return onlyGet(method, () => sendJson(res, 200, apiVersions(`${req.socket.localAddress ?? "127.0.0.1"}:${String(req.socket.localPort ?? 443)}`)));
+    if (path === "/version")
+      return onlyGet(method, () => sendJson(res, 200, versionInfo(rt.cluster.kubernetesVersion)));
+    if (path === "/api")
+      return onlyGet(method, () =>
+        sendJson(
+          res,
+          200,
+          apiVersions(`${req.socket.localAddress ?? "127.0.0.1"}:${String(req.socket.localPort ?? 443)}`),
+        ),
+      );
     if (path === "/apis") return onlyGet(method, () => sendJson(res, 200, apiGroupList()));
     if (path.startsWith("/openapi/")) return onlyGet(method, () => serveOpenApi(res, path, prefix));
 
@@ -151,100 +255,38 @@ export async function startKubernetesEmulator(options: KubernetesEmulatorOptions
     }
     const [resource = "", name, sub] = rest;
     if (rest.length > 3) throw KubernetesApiError.noRoute();
+    const entry = RESOURCE_ROUTES[`${group}/${resource}`];
+    if (!entry) throw KubernetesApiError.noRoute();
     if (q.get("watch") === "true" || q.get("watch") === "1") {
       if (!get || name !== undefined) throw KubernetesApiError.methodNotAllowed();
       const lister = watchable(rt, group, resource, namespace);
       if (!lister) throw KubernetesApiError.methodNotAllowed();
       return serveWatch(rt, req, res, resource, lister, q);
     }
-    const respond = (resourceName: string, body: KubeObject | KubeObject[], listKind?: string, apiVersion = "v1") =>
-      sendObject(res, req, rt, resourceName, body, listKind, apiVersion, q);
-    const dryRun = q.getAll("dryRun").includes("All");
-
-    // ---- core/v1
-    if (group === "") {
-      switch (resource) {
-        case "namespaces":
-          if (namespace !== undefined || sub) break;
-          if (name === undefined) {
-            if (get) return respond("namespaces", filterList(rt.listNamespaces(), q), "NamespaceList");
-            if (method === "POST") return respondCreated(res, rt.createNamespace(await readJson(req), dryRun));
-          } else if (get) return respond("namespaces", rt.getNamespace(name));
-          throw KubernetesApiError.methodNotAllowed();
-        case "nodes":
-          if (namespace !== undefined || sub) break;
-          if (!get) throw KubernetesApiError.methodNotAllowed();
-          return name === undefined ? respond("nodes", filterList(rt.listNodes(), q), "NodeList") : respond("nodes", rt.getNode(name));
-        case "events":
-          if (sub) break;
-          if (!get) throw KubernetesApiError.methodNotAllowed();
-          if (name === undefined) return respond("events", filterList(rt.listEvents(namespace), q), "EventList");
-          if (namespace === undefined) break;
-          return respond("events", findOrThrow(rt.listEvents(namespace), name, "events", ""));
-        case "pods":
-          if (name === undefined) {
-            if (get) return respond("pods", filterList(rt.listPods(namespace), q), "PodList");
-            if (method === "POST" && namespace !== undefined) return respondCreated(res, rt.createPod(namespace, await readJson(req), dryRun));
-            throw KubernetesApiError.methodNotAllowed();
-          }
-          if (namespace === undefined) break;
-          if (sub === "log") {
-            if (!get) throw KubernetesApiError.methodNotAllowed();
-            return serveLog(rt, req, res, namespace, name, q);
-          }
-          if (sub === "status") {
-            if (!get) throw KubernetesApiError.methodNotAllowed();
-            return respond("pods", rt.getPod(namespace, name));
-          }
-          if (sub) break;
-          if (get) return respond("pods", rt.getPod(namespace, name));
-          if (method === "DELETE") {
-            const opts = await deleteOptions(req, q);
-            return sendJson(res, 200, rt.deletePod(namespace, name, opts.gracePeriodSeconds, opts.dryRun || dryRun));
-          }
-          throw KubernetesApiError.methodNotAllowed();
-      }
-      throw KubernetesApiError.noRoute();
-    }
-
-    // ---- batch/v1
-    if (group === "batch" && resource === "jobs") {
-      if (name === undefined) {
-        if (get) return respond("jobs", filterList(rt.listJobs(namespace), q), "JobList", "batch/v1");
-        if (method === "POST" && namespace !== undefined) return respondCreated(res, rt.createJob(namespace, await readJson(req), dryRun));
-        throw KubernetesApiError.methodNotAllowed();
-      }
-      if (namespace === undefined || (sub && sub !== "status")) throw KubernetesApiError.noRoute();
-      if (get) return respond("jobs", rt.getJob(namespace, name), undefined, "batch/v1");
-      if (method === "DELETE" && !sub) {
-        const opts = await deleteOptions(req, q);
-        // batch/v1 Jobs orphan their pods when no policy is given (legacy default).
-        const policy: PropagationPolicy = opts.propagationPolicy ?? (opts.orphanDependents === false ? "Background" : "Orphan");
-        if (!opts.propagationPolicy && opts.orphanDependents === undefined) {
-          res.setHeader("Warning", '299 - "child pods are preserved by default when jobs are deleted; set propagationPolicy=Background to remove them or set propagationPolicy=Orphan to suppress this warning"');
-        }
-        const uid = rt.getJob(namespace, name).metadata.uid;
-        const remaining = rt.deleteJob(namespace, name, policy, opts.dryRun || dryRun);
-        if (remaining) return sendJson(res, 200, remaining);
-        return sendJson(res, 200, { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", details: { name, group: "batch", kind: "jobs", uid } });
-      }
-      throw KubernetesApiError.methodNotAllowed();
-    }
-
-    // ---- node.k8s.io/v1
-    if (group === "node.k8s.io" && resource === "runtimeclasses" && namespace === undefined && !sub) {
-      if (!get) throw KubernetesApiError.methodNotAllowed();
-      return name === undefined
-        ? respond("runtimeclasses", filterList(rt.listRuntimeClasses(), q), "RuntimeClassList", "node.k8s.io/v1")
-        : respond("runtimeclasses", rt.getRuntimeClass(name), undefined, "node.k8s.io/v1");
-    }
-    throw KubernetesApiError.noRoute();
+    const request: ResourceRequest = {
+      rt,
+      req,
+      res,
+      namespace,
+      name,
+      sub,
+      query: q,
+      dryRun: q.getAll("dryRun").includes("All"),
+      body: () => readJson(req),
+      respond: (body, listKind) => sendObject(res, req, rt, resource, body, listKind, entry.apiVersion, q),
+      filter: (items) => filterList(items, q),
+      deleteOptions: () => deleteOptions(req, q),
+      serveLog: (ns, podName) => serveLog(rt, req, res, ns, podName, q),
+      send: (code, body) => sendJson(res, code, body),
+    };
+    return dispatch(entry, method, request);
   }
 
   function serveOpenApi(res: ServerResponse, path: string, prefix: string): void {
     if (path === "/openapi/v3") {
       const paths: Record<string, { serverRelativeURL: string }> = {};
-      for (const gv of Object.keys(OPENAPI_V3_PATHS)) paths[gv] = { serverRelativeURL: `${prefix}/openapi/v3/${gv}?hash=${openApiHash(gv)}` };
+      for (const gv of Object.keys(OPENAPI_V3_PATHS))
+        paths[gv] = { serverRelativeURL: `${prefix}/openapi/v3/${gv}?hash=${openApiHash(gv)}` };
       sendJson(res, 200, { paths });
       return;
     }
@@ -259,17 +301,28 @@ export async function startKubernetesEmulator(options: KubernetesEmulatorOptions
     if (!doc) return undefined;
     let text = openApiCache.get(gv);
     if (text === undefined) {
-      text = JSON.stringify(readKubernetesOpenApiDocument(doc, sharedReferenceDir()));
+      text = JSON.stringify(readKubernetesOpenApiDocument(doc, referenceDir()));
       openApiCache.set(gv, text);
     }
     return text;
   }
 
   function openApiHash(gv: string): string {
-    return createHash("sha512").update(openApiText(gv) ?? "").digest("hex").toUpperCase().slice(0, 128);
+    return createHash("sha512")
+      .update(openApiText(gv) ?? "")
+      .digest("hex")
+      .toUpperCase()
+      .slice(0, 128);
   }
 
-  function serveLog(rt: KubernetesClusterRuntime, req: IncomingMessage, res: ServerResponse, namespace: string, name: string, q: URLSearchParams): void {
+  function serveLog(
+    rt: KubernetesClusterRuntime,
+    req: IncomingMessage,
+    res: ServerResponse,
+    namespace: string,
+    name: string,
+    q: URLSearchParams,
+  ): void {
     const options: LogOptions = {
       container: q.get("container") ?? undefined,
       tailLines: intParam(q, "tailLines"),
@@ -278,21 +331,33 @@ export async function startKubernetesEmulator(options: KubernetesEmulatorOptions
       timestamps: q.get("timestamps") === "true",
       previous: q.get("previous") === "true",
     };
-    if (options.limitBytes !== undefined && options.limitBytes <= 0) throw KubernetesApiError.invalid("PodLogOptions", "", "", [{ reason: "FieldValueInvalid", message: `Invalid value: ${options.limitBytes}: must be greater than 0`, field: "limitBytes" }]);
+    if (options.limitBytes !== undefined && options.limitBytes <= 0)
+      throw KubernetesApiError.invalid("PodLogOptions", "", "", [
+        {
+          reason: "FieldValueInvalid",
+          message: `Invalid value: ${options.limitBytes}: must be greater than 0`,
+          field: "limitBytes",
+        },
+      ]);
     if (q.get("follow") !== "true") {
       const text = rt.readLog(namespace, name, options);
       res.writeHead(200, { "Content-Type": "text/plain" }).end(text);
       return;
     }
+    // A container that has not started is a 400 before any stream starts, as
+    // on the API server (followLog would throw only after the 200 went out).
+    rt.readLog(namespace, name, { ...options, limitBytes: undefined });
     let sent = 0;
     const limit = options.limitBytes ?? Number.POSITIVE_INFINITY;
     let stop: () => void = () => undefined;
     const end = () => {
       stop();
       openStreams.delete(end);
+      logStreams.delete(end);
       if (!res.writableEnded) res.end();
     };
     openStreams.add(end);
+    logStreams.set(end, `${namespace}/${name}`);
     res.writeHead(200, { "Content-Type": "text/plain", "Transfer-Encoding": "chunked" });
     // Streams answer at once, as the API server does: a client's request
     // timeout covers the headers, and a quiet stream must not trip it.
@@ -319,7 +384,14 @@ export async function startKubernetesEmulator(options: KubernetesEmulatorOptions
    * resourceVersions, plus the store's tombstones for deletions; that is
    * enough for kubectl's `delete`/`wait`, which watch until the object is gone.
    */
-  function serveWatch(rt: KubernetesClusterRuntime, req: IncomingMessage, res: ServerResponse, resource: string, lister: () => KubeObject[], q: URLSearchParams): void {
+  function serveWatch(
+    rt: KubernetesClusterRuntime,
+    req: IncomingMessage,
+    res: ServerResponse,
+    resource: string,
+    lister: () => KubeObject[],
+    q: URLSearchParams,
+  ): void {
     const labels = parseLabelSelector(q.get("labelSelector"));
     const fields = parseFieldSelector(q.get("fieldSelector"));
     const list = () => lister().filter((o) => labels(o.metadata.labels) && fields(o));
@@ -383,9 +455,16 @@ export async function startKubernetesEmulator(options: KubernetesEmulatorOptions
     url,
     port,
     scripts,
+    requestLog,
+    faults,
     settings,
     clusterUrl: (clusterKey) => `${url}/clusters/${clusterKey}`,
-    snapshot: (clusterKey) => runtimeFor(clusterKey)?.snapshot() ?? { namespaces: [], jobs: [], pods: [], events: [] },
+    snapshot: (clusterKey) => runtimeFor(clusterKey)?.snapshot() ?? emptySnapshot(),
+    exportObjects: () => Object.fromEntries([...runtimes].map(([key, rt]) => [key, rt.exportObjects()])),
+    importObjects(state) {
+      for (const [key, objects] of Object.entries(state)) runtimeFor(key)?.importObjects(objects);
+    },
+    openLogStreams: () => [...logStreams.values()],
     async close() {
       if (closed) return;
       closed = true;
@@ -403,147 +482,33 @@ export async function startKubernetesEmulator(options: KubernetesEmulatorOptions
 
 // ---------------------------------------------------------------- helpers
 
+function emptySnapshot(): ReturnType<KubernetesClusterRuntime["snapshot"]> {
+  return {
+    namespaces: [],
+    jobs: [],
+    pods: [],
+    events: [],
+    networkPolicies: [],
+    resourceQuotas: [],
+    limitRanges: [],
+    serviceAccounts: [],
+  };
+}
+
 /** The lister behind a watchable collection, or undefined. */
-function watchable(rt: KubernetesClusterRuntime, group: string, resource: string, namespace: string | undefined): (() => KubeObject[]) | undefined {
+function watchable(
+  rt: KubernetesClusterRuntime,
+  group: string,
+  resource: string,
+  namespace: string | undefined,
+): (() => KubeObject[]) | undefined {
   if (group === "" && resource === "pods") return () => rt.listPods(namespace);
   if (group === "" && resource === "events") return () => rt.listEvents(namespace);
   if (group === "" && resource === "namespaces" && namespace === undefined) return () => rt.listNamespaces();
   if (group === "batch" && resource === "jobs") return () => rt.listJobs(namespace);
+  if (group === "networking.k8s.io" && resource === "networkpolicies")
+    return () => rt.objects.list("networkpolicies", namespace);
   return undefined;
-}
-
-function authorized(header: string | undefined, token: string): boolean {
-  const m = header?.match(/^Bearer\s+(.+)$/i);
-  if (!m) return false;
-  const given = Buffer.from(m[1]?.trim() ?? "");
-  const expected = Buffer.from(token);
-  return given.length === expected.length && timingSafeEqual(given, expected);
-}
-
-function onlyGet(method: string, fn: () => void): void {
-  if (method !== "GET" && method !== "HEAD") throw KubernetesApiError.methodNotAllowed();
-  fn();
-}
-
-function sendJson(res: ServerResponse, code: number, body: unknown): void {
-  res.writeHead(code, { "Content-Type": "application/json" }).end(JSON.stringify(body));
-}
-
-function respondCreated(res: ServerResponse, object: KubeObject): void {
-  sendJson(res, 201, object);
-}
-
-/** The `/version` document for a cluster version (`1.30` → `v1.30.0`). */
-function versionInfo(version: string): Record<string, string> {
-  const full = fullKubernetesVersion(version);
-  const [major = "1", minor = "0"] = full.split(".");
-  return {
-    major,
-    minor,
-    gitVersion: `v${full}`,
-    gitCommit: createHash("sha1").update(full).digest("hex"),
-    gitTreeState: "clean",
-    buildDate: "2024-01-01T00:00:00Z",
-    goVersion: "go1.22.5",
-    compiler: "gc",
-    platform: "linux/amd64",
-  };
-}
-
-/** Applies `labelSelector` and `fieldSelector` to a list. */
-function filterList<T extends KubeObject>(items: T[], q: URLSearchParams): T[] {
-  const labels = parseLabelSelector(q.get("labelSelector"));
-  const fields = parseFieldSelector(q.get("fieldSelector"));
-  return items.filter((o) => labels(o.metadata.labels) && fields(o));
-}
-
-function findOrThrow(items: EventObject[], name: string, resource: string, group: string): EventObject {
-  const found = items.find((i) => i.metadata.name === name);
-  if (!found) throw KubernetesApiError.notFound(resource, group, name);
-  return found;
-}
-
-/**
- * Sends one object or a list (`<Kind>List` with `metadata.resourceVersion`),
- * or a Table when the client asked for `as=Table` (kubectl get).
- */
-function sendObject(
-  res: ServerResponse,
-  req: IncomingMessage,
-  rt: KubernetesClusterRuntime,
-  resource: string,
-  body: KubeObject | KubeObject[],
-  listKind: string | undefined,
-  apiVersion: string,
-  q: URLSearchParams,
-): void {
-  const accept = req.headers.accept ?? "";
-  const nowMs = rt.cloud.clock.nowMs();
-  if (/as=Table/.test(accept) && /g=meta\.k8s\.io/.test(accept)) {
-    const items = Array.isArray(body) ? body : [body];
-    res.writeHead(200, { "Content-Type": "application/json;as=Table;v=v1;g=meta.k8s.io" }).end(JSON.stringify(toTable(resource, items, nowMs, rt.resourceVersion, q.get("includeObject") ?? "Metadata")));
-    return;
-  }
-  if (Array.isArray(body)) sendJson(res, 200, { kind: listKind, apiVersion, metadata: { resourceVersion: rt.resourceVersion }, items: body });
-  else sendJson(res, 200, body);
-}
-
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const type = (req.headers["content-type"] ?? "application/json").split(";")[0]?.trim() ?? "";
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const buffer = chunk as Buffer;
-    size += buffer.length;
-    if (size > MAX_BODY_BYTES) throw new KubernetesApiError(413, "RequestEntityTooLarge", "Request entity too large: limit is 3145728");
-    chunks.push(buffer);
-  }
-  const text = Buffer.concat(chunks).toString("utf8");
-  if (type !== "application/json" && type !== "") {
-    throw new KubernetesApiError(415, "UnsupportedMediaType", `the body of the request was in an unknown format - accepted media types include: application/json`);
-  }
-  if (text.trim() === "") return undefined;
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (error) {
-    throw KubernetesApiError.badRequest(`couldn't get version/kind; json parse error: ${(error as Error).message}`);
-  }
-}
-
-interface DeleteOptions {
-  propagationPolicy?: PropagationPolicy;
-  orphanDependents?: boolean;
-  gracePeriodSeconds?: number;
-  dryRun: boolean;
-}
-
-/** Merges DeleteOptions from the body (client-node, kubectl) and the query string. */
-async function deleteOptions(req: IncomingMessage, q: URLSearchParams): Promise<DeleteOptions> {
-  const body = ((await readJson(req)) ?? {}) as { propagationPolicy?: string; gracePeriodSeconds?: number; orphanDependents?: boolean; dryRun?: string[] };
-  const policy = q.get("propagationPolicy") ?? body.propagationPolicy;
-  if (policy !== undefined && policy !== "Foreground" && policy !== "Background" && policy !== "Orphan") {
-    throw KubernetesApiError.invalid("DeleteOptions", "", "", [
-      { reason: "FieldValueNotSupported", message: `Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan"`, field: "propagationPolicy" },
-    ]);
-  }
-  const graceText = q.get("gracePeriodSeconds");
-  const grace = graceText !== null ? Number(graceText) : body.gracePeriodSeconds;
-  const orphanText = q.get("orphanDependents");
-  const orphan = orphanText !== null ? orphanText === "true" : body.orphanDependents;
-  return {
-    ...(policy ? { propagationPolicy: policy } : {}),
-    ...(orphan !== undefined ? { orphanDependents: orphan } : {}),
-    ...(grace !== undefined && Number.isFinite(grace) ? { gracePeriodSeconds: grace } : {}),
-    dryRun: (body.dryRun ?? []).includes("All"),
-  };
-}
-
-function intParam(q: URLSearchParams, name: string): number | undefined {
-  const raw = q.get(name);
-  if (raw === null || raw === "") return undefined;
-  const value = Number(raw);
-  if (!Number.isInteger(value)) throw KubernetesApiError.badRequest(`${name}: Invalid value: "${raw}": must be an integer`);
-  return value;
 }
 
 export type { JobObject, PodObject };

@@ -45,6 +45,8 @@ export const DEFAULT_KUBERNETES_EMULATOR_SETTINGS: Readonly<KubernetesEmulatorSe
 });
 
 /** Fills in defaults for omitted settings. */
-export function resolveKubernetesEmulatorSettings(partial: Partial<KubernetesEmulatorSettings> = {}): KubernetesEmulatorSettings {
+export function resolveKubernetesEmulatorSettings(
+  partial: Partial<KubernetesEmulatorSettings> = {},
+): KubernetesEmulatorSettings {
   return { ...DEFAULT_KUBERNETES_EMULATOR_SETTINGS, ...partial };
 }

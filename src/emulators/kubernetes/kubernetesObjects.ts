@@ -78,7 +78,14 @@ export interface PodSpec {
 export interface ContainerState {
   waiting?: { reason?: string; message?: string };
   running?: { startedAt?: string };
-  terminated?: { exitCode: number; reason?: string; message?: string; startedAt?: string; finishedAt?: string; containerID?: string };
+  terminated?: {
+    exitCode: number;
+    reason?: string;
+    message?: string;
+    startedAt?: string;
+    finishedAt?: string;
+    containerID?: string;
+  };
 }
 
 export interface ContainerStatus {
@@ -156,7 +163,15 @@ export interface JobObject extends KubeObject {
 }
 
 export interface EventObject extends KubeObject {
-  involvedObject: { kind: string; namespace?: string; name: string; uid?: string; apiVersion?: string; resourceVersion?: string; fieldPath?: string };
+  involvedObject: {
+    kind: string;
+    namespace?: string;
+    name: string;
+    uid?: string;
+    apiVersion?: string;
+    resourceVersion?: string;
+    fieldPath?: string;
+  };
   reason: string;
   message: string;
   type: "Normal" | "Warning";

@@ -1,21 +1,22 @@
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import addFormatsModule from "ajv-formats";
+import { referenceDir } from "../referenceDir.js";
 
 /**
  * Validation of Kubernetes objects against the official OpenAPI v3 documents
- * kept in `<repo>/../shared/reference/kubernetes` (see its README). Used by the
+ * kept in the repository's `reference/kubernetes` (see its README). Used by the
  * emulator on create (what the apiserver's decoder and validation would
  * refuse) and by tests (that what the emulator returns has the official shape).
  */
 
-/** The three reference documents and the schema names the emulator uses. */
+/** The reference documents and the schema names the emulator uses. */
 const DOCUMENTS = {
   core: "api__v1_openapi.json",
   batch: "apis__batch__v1_openapi.json",
   node: "apis__node.k8s.io__v1_openapi.json",
+  networking: "apis__networking.k8s.io__v1_openapi.json",
 } as const;
 
 type DocumentKey = keyof typeof DOCUMENTS;
@@ -36,6 +37,14 @@ export const KUBERNETES_SCHEMAS = {
   JobList: ["batch", "io.k8s.api.batch.v1.JobList"],
   RuntimeClass: ["node", "io.k8s.api.node.v1.RuntimeClass"],
   RuntimeClassList: ["node", "io.k8s.api.node.v1.RuntimeClassList"],
+  NetworkPolicy: ["networking", "io.k8s.api.networking.v1.NetworkPolicy"],
+  NetworkPolicyList: ["networking", "io.k8s.api.networking.v1.NetworkPolicyList"],
+  ResourceQuota: ["core", "io.k8s.api.core.v1.ResourceQuota"],
+  ResourceQuotaList: ["core", "io.k8s.api.core.v1.ResourceQuotaList"],
+  LimitRange: ["core", "io.k8s.api.core.v1.LimitRange"],
+  LimitRangeList: ["core", "io.k8s.api.core.v1.LimitRangeList"],
+  ServiceAccount: ["core", "io.k8s.api.core.v1.ServiceAccount"],
+  ServiceAccountList: ["core", "io.k8s.api.core.v1.ServiceAccountList"],
 } as const satisfies Record<string, readonly [DocumentKey, string]>;
 
 export type KubernetesSchemaKind = keyof typeof KUBERNETES_SCHEMAS;
@@ -49,24 +58,12 @@ export interface SchemaViolation {
   message: string;
 }
 
-/**
- * Finds `../shared/reference` next to the repository root (the nearest
- * ancestor of this module that holds `package.json`), or `SHARED_REFERENCE_DIR`.
- */
-export function sharedReferenceDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.SHARED_REFERENCE_DIR) return resolve(env.SHARED_REFERENCE_DIR);
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, "package.json"))) return resolve(dir, "..", "shared", "reference");
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error("cannot find the repository root (package.json) above " + fileURLToPath(import.meta.url));
-    dir = parent;
-  }
-}
-
 /** Reads one reference OpenAPI document (parsed JSON). */
-export function readKubernetesOpenApiDocument(key: DocumentKey, referenceDir = sharedReferenceDir()): Record<string, unknown> {
-  const path = join(referenceDir, "kubernetes", DOCUMENTS[key]);
+export function readKubernetesOpenApiDocument(
+  key: DocumentKey,
+  referenceRoot = referenceDir(),
+): Record<string, unknown> {
+  const path = join(referenceRoot, "kubernetes", DOCUMENTS[key]);
   return JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>;
 }
 
@@ -75,6 +72,7 @@ export const OPENAPI_V3_PATHS: Record<string, DocumentKey> = {
   "api/v1": "core",
   "apis/batch/v1": "batch",
   "apis/node.k8s.io/v1": "node",
+  "apis/networking.k8s.io/v1": "networking",
 };
 
 /**
@@ -109,13 +107,13 @@ export class KubernetesSchemaValidator {
   readonly #ajv: Ajv;
   readonly #compiled = new Map<KubernetesSchemaKind, ValidateFunction>();
 
-  constructor(referenceDir = sharedReferenceDir()) {
+  constructor(referenceRoot = referenceDir()) {
     this.#ajv = new Ajv({ strict: false, allErrors: true, validateFormats: true });
     addFormats(this.#ajv);
     // Kubernetes-specific formats: int-or-string is already expressed by oneOf.
     this.#ajv.addFormat("int-or-string", true);
     for (const key of Object.keys(DOCUMENTS) as DocumentKey[]) {
-      const doc = readKubernetesOpenApiDocument(key, referenceDir);
+      const doc = readKubernetesOpenApiDocument(key, referenceRoot);
       const components = (doc.components ?? {}) as Record<string, unknown>;
       closeObjects(components);
       this.#ajv.addSchema({ $id: `k8s-${key}`, components }, `k8s-${key}`);
@@ -149,7 +147,11 @@ function simplify(errors: ErrorObject[]): SchemaViolation[] {
     let violation: SchemaViolation;
     if (error.keyword === "additionalProperties") {
       const extra = String((error.params as { additionalProperty?: string }).additionalProperty);
-      violation = { kind: "unknown", field: base ? `${base}.${extra}` : extra, message: `unknown field "${base ? `${base}.${extra}` : extra}"` };
+      violation = {
+        kind: "unknown",
+        field: base ? `${base}.${extra}` : extra,
+        message: `unknown field "${base ? `${base}.${extra}` : extra}"`,
+      };
     } else if (error.keyword === "required") {
       const missing = String((error.params as { missingProperty?: string }).missingProperty);
       violation = { kind: "required", field: base ? `${base}.${missing}` : missing, message: "Required value" };

@@ -82,7 +82,11 @@ export class OutcomeScripts {
 }
 
 function matches(match: OutcomeScript["match"], t: OutcomeTarget): boolean {
-  if (match.image !== undefined && !(typeof match.image === "string" ? match.image === t.image : match.image.test(t.image))) return false;
+  if (
+    match.image !== undefined &&
+    !(typeof match.image === "string" ? match.image === t.image : match.image.test(t.image))
+  )
+    return false;
   if (match.namePrefix !== undefined && !t.podName.startsWith(match.namePrefix)) return false;
   if (match.namespace !== undefined && match.namespace !== t.namespace) return false;
   if (match.container !== undefined && match.container !== t.container) return false;

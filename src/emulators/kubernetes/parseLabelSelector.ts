@@ -42,7 +42,12 @@ export function parseLabelSelector(text: string | null | undefined): LabelMatche
   for (const raw of splitTerms(text)) {
     let m: RegExpMatchArray | null;
     if ((m = raw.match(new RegExp(`^(${KEY})\\s+(in|notin)\\s+\\(([^)]*)\\)$`)))) {
-      const values = new Set((m[4] ?? "").split(",").map((v) => v.trim()).filter((v) => v !== ""));
+      const values = new Set(
+        (m[4] ?? "")
+          .split(",")
+          .map((v) => v.trim())
+          .filter((v) => v !== ""),
+      );
       terms.push({ op: m[3] === "in" ? "in" : "notin", key: m[1] ?? "", values });
     } else if ((m = raw.match(new RegExp(`^(${KEY})\\s*(==|!=|=)\\s*([-A-Za-z0-9_.]*)$`)))) {
       terms.push({ op: m[3] === "!=" ? "neq" : "eq", key: m[1] ?? "", value: m[4] ?? "" });
@@ -51,7 +56,9 @@ export function parseLabelSelector(text: string | null | undefined): LabelMatche
     } else if ((m = raw.match(new RegExp(`^(${KEY})$`)))) {
       terms.push({ op: "exists", key: m[1] ?? "" });
     } else {
-      throw KubernetesApiError.badRequest(`unable to parse requirement: found '${raw}', expected: in, notin, =, ==, !=, gt, lt`);
+      throw KubernetesApiError.badRequest(
+        `unable to parse requirement: found '${raw}', expected: in, notin, =, ==, !=, gt, lt`,
+      );
     }
   }
   return (labels) => {
@@ -93,8 +100,12 @@ export function parseFieldSelector(text: string | null | undefined): (object: un
   return (object) =>
     terms.every((t) => {
       let current: unknown = object;
-      for (const part of t.path) current = current && typeof current === "object" ? (current as Record<string, unknown>)[part] : undefined;
-      const actual = typeof current === "string" || typeof current === "number" || typeof current === "boolean" ? String(current) : "";
+      for (const part of t.path)
+        current = current && typeof current === "object" ? (current as Record<string, unknown>)[part] : undefined;
+      const actual =
+        typeof current === "string" || typeof current === "number" || typeof current === "boolean"
+          ? String(current)
+          : "";
       return t.negate ? actual !== t.value : actual === t.value;
     });
 }

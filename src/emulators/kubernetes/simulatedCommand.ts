@@ -15,12 +15,17 @@
  * | `sh -c '…'`, `/bin/sh -ec '…'`, `bash -c '…'` | runs the script; `-e` stops at the first failing command |
  * | `a; b`, `a && b`, `a \|\| b`, newlines | sequences with shell semantics |
  * | `while :; do …; done` (also `while true`) | loops until the pod is deleted (the docs' `while :; do echo '.'; sleep 5 ; done` prints a dot every 5 simulated seconds) |
+ * | `wget [-q] [-O-] [-T N] URL`, `curl [-sSfk] [-m N] [--connect-timeout N] URL` | connects through the cluster network (`networkReachability.ts`): prints a plausible body when the destination is reachable, the tool's own error text when it is refused, unresolvable or times out (after N simulated seconds, or the kernel's 130 s connect timeout) |
+ * | `cat /var/run/secrets/kubernetes.io/serviceaccount/token`, `ls` of that directory | the token, or the tool's "No such file or directory" when none is mounted |
+ * | `dd if=/dev/zero of=F bs=B count=N`, `fallocate -l SIZE F` | writes to the container's writable layer (ephemeral storage); past the pod's limit the kubelet evicts it |
  * | anything else | prints one line naming the command, exits 0 |
  * | no command/args | prints one line naming the image's entrypoint, exits 0 |
  *
  * Quoting: single and double quotes and backslash escapes are honoured;
  * no variable expansion, pipes or redirections.
  */
+import { runDd, runFallocate } from "./simulatedDiskTools.js";
+import { runCurl, runWget } from "./simulatedNetworkTools.js";
 
 /** Where a running simulated process writes and waits. */
 export interface SimulatedProcessContext {
@@ -32,7 +37,28 @@ export interface SimulatedProcessContext {
   kernel: string;
   /** The pod name (what `hostname` prints). */
   hostname: string;
+  /** Opens a connection from the pod (wget/curl); absent: every connection times out. */
+  connect?(request: ConnectRequest): ConnectResult;
+  /** The mounted service-account token, or undefined when none is mounted. */
+  serviceAccountToken?: string | undefined;
+  /** Writes bytes to the container's writable layer; rejects like `sleep` when the pod is evicted. */
+  writeDisk?(bytes: number): Promise<void>;
 }
+
+/** One connection attempt of `wget`/`curl`. */
+export interface ConnectRequest {
+  scheme: "http" | "https";
+  host: string;
+  port: number;
+  path: string;
+}
+
+/** What the network did with it (`ip`: the address the name resolved to). */
+export type ConnectResult =
+  | { outcome: "ok"; ip: string; status: number; statusText: string; body: string }
+  | { outcome: "refused"; ip: string }
+  | { outcome: "timeout"; ip: string }
+  | { outcome: "unresolved" };
 
 type Command = { kind: "simple"; argv: string[] } | { kind: "while"; condition: Sequence; body: Sequence };
 type Sequence = Array<{ op: ";" | "&&" | "||"; command: Command }>;
@@ -124,7 +150,13 @@ function parseSequence(tokens: string[], pos: { i: number }, stop: Set<string>):
       const body = parseSequence(tokens, pos, new Set(["done"]));
       pos.i++; // done
       const command: Command =
-        token === "while" ? { kind: "while", condition, body } : { kind: "while", condition: [{ op: ";", command: { kind: "simple", argv: ["!", ...flatten(condition)] } }], body };
+        token === "while"
+          ? { kind: "while", condition, body }
+          : {
+              kind: "while",
+              condition: [{ op: ";", command: { kind: "simple", argv: ["!", ...flatten(condition)] } }],
+              body,
+            };
       seq.push({ op, command });
     } else {
       const argv: string[] = [];
@@ -154,9 +186,14 @@ function parseScript(script: string, errexit: boolean): SimulatedProgram {
  * Builds the program a container runs from its `command` and `args` (the
  * entrypoint override) and `image` (named when neither is given).
  */
-export function parseContainerProgram(command: string[] | undefined, args: string[] | undefined, image: string): SimulatedProgram {
+export function parseContainerProgram(
+  command: string[] | undefined,
+  args: string[] | undefined,
+  image: string,
+): SimulatedProgram {
   const argv = [...(command ?? []), ...(args ?? [])];
-  if (argv.length === 0) return { errexit: false, body: [{ op: ";", command: { kind: "simple", argv: [`${image} (image entrypoint)`] } }] };
+  if (argv.length === 0)
+    return { errexit: false, body: [{ op: ";", command: { kind: "simple", argv: [`${image} (image entrypoint)`] } }] };
   return programFromArgv(argv);
 }
 
@@ -240,7 +277,17 @@ async function runSimple(argv: string[], ctx: SimulatedProcessContext): Promise<
       return 0;
     case "cat":
       if (args[0] === "/proc/version") {
-        ctx.writeLine(`Linux version ${ctx.kernel} (root@CBL-Mariner) (gcc (GCC) 11.2.0, GNU ld (GNU Binutils) 2.37) #1 SMP`);
+        ctx.writeLine(
+          `Linux version ${ctx.kernel} (root@CBL-Mariner) (gcc (GCC) 11.2.0, GNU ld (GNU Binutils) 2.37) #1 SMP`,
+        );
+        return 0;
+      }
+      if (args[0]?.startsWith(SERVICE_ACCOUNT_DIR)) {
+        if (ctx.serviceAccountToken === undefined || !args[0].endsWith("/token")) {
+          ctx.writeLine(`cat: can't open '${args[0]}': No such file or directory`);
+          return 1;
+        }
+        ctx.writeLine(ctx.serviceAccountToken);
         return 0;
       }
       break;
@@ -249,6 +296,24 @@ async function runSimple(argv: string[], ctx: SimulatedProcessContext): Promise<
     case "ash":
     case "dash":
       return runProgram(programFromArgv(argv), ctx);
+    case "wget":
+      return runWget(args, ctx);
+    case "curl":
+      return runCurl(args, ctx);
+    case "ls":
+      if (args.some((a) => a.startsWith(SERVICE_ACCOUNT_DIR))) {
+        if (ctx.serviceAccountToken === undefined) {
+          ctx.writeLine(`ls: ${args.find((a) => a.startsWith(SERVICE_ACCOUNT_DIR)) ?? ""}: No such file or directory`);
+          return 1;
+        }
+        for (const file of ["ca.crt", "namespace", "token"]) ctx.writeLine(file);
+        return 0;
+      }
+      break;
+    case "dd":
+      return runDd(args, ctx);
+    case "fallocate":
+      return runFallocate(args, ctx);
   }
   ctx.writeLine(`${argv.join(" ")}: simulated command (not executed)`);
   return 0;
@@ -302,3 +367,5 @@ export async function runProgram(program: SimulatedProgram, ctx: SimulatedProces
     throw error;
   }
 }
+
+const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";

@@ -61,12 +61,20 @@ export function validateLabels(field: string, labels: Record<string, unknown> | 
   for (const [key, value] of Object.entries(labels ?? {})) {
     const parts = key.split("/");
     const name = parts.length === 2 ? (parts[1] ?? "") : key;
-    if (parts.length > 2) out.push(invalidValue(field, key, "a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]') with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"));
+    if (parts.length > 2)
+      out.push(
+        invalidValue(
+          field,
+          key,
+          "a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]') with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')",
+        ),
+      );
     else {
       if (parts.length === 2) {
         const prefix = parts[0] ?? "";
         if (prefix === "") out.push(invalidValue(field, key, "prefix part must be non-empty"));
-        else if (!DNS1123_SUBDOMAIN.test(prefix) || prefix.length > 253) out.push(invalidValue(field, key, `prefix part ${SUBDOMAIN_MSG}`));
+        else if (!DNS1123_SUBDOMAIN.test(prefix) || prefix.length > 253)
+          out.push(invalidValue(field, key, `prefix part ${SUBDOMAIN_MSG}`));
       }
       if (name.length > 63) out.push(invalidValue(field, key, "name part must be no more than 63 characters"));
       if (!QUALIFIED_NAME_PART.test(name)) out.push(invalidValue(field, key, NAME_PART_MSG));

@@ -3,15 +3,15 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { generateKeyPair, importJWK, SignJWT, type JWK } from "jose";
-import { startAppHost, type AppHost } from "../../support/appHost.js";
+import { startInProcessApp, type InProcessApp } from "../../support/inProcessApp.js";
 import { LOCAL_AUDIENCE, LOCAL_ISSUER } from "../../../src/localhost/localTokenIssuer.js";
 
 describe("bearer authentication (jose against the local issuer's JWKS)", () => {
-  let host: AppHost;
+  let host: InProcessApp;
   let key: { kid: string; privateJwk: JWK };
 
   before(async () => {
-    host = await startAppHost();
+    host = await startInProcessApp();
     await host.token(); // creates the signing key in the host's data dir
     key = JSON.parse(readFileSync(join(host.dataDir, "local-issuer", "signing-key.json"), "utf8")) as typeof key;
   });
@@ -19,7 +19,18 @@ describe("bearer authentication (jose against the local issuer's JWKS)", () => {
     await host?.stop();
   });
 
-  async function sign(claims: Record<string, unknown>, opts: { iss?: string; aud?: string; exp?: number; nbf?: number; alg?: string; kid?: string; privateKey?: Parameters<SignJWT["sign"]>[0] } = {}): Promise<string> {
+  async function sign(
+    claims: Record<string, unknown>,
+    opts: {
+      iss?: string;
+      aud?: string;
+      exp?: number;
+      nbf?: number;
+      alg?: string;
+      kid?: string;
+      privateKey?: Parameters<SignJWT["sign"]>[0];
+    } = {},
+  ): Promise<string> {
     const now = Math.floor(Date.now() / 1000);
     const privateKey = opts.privateKey ?? (await importJWK(key.privateJwk, "RS256"));
     return new SignJWT({ oid: "o-1", roles: ["Sandbox.Reader"], team: "alpha", ...claims })
@@ -32,9 +43,15 @@ describe("bearer authentication (jose against the local issuer's JWKS)", () => {
       .sign(privateKey);
   }
 
-  async function whoami(authorization: string | undefined): Promise<{ status: number; body: { error?: { code: string; message: string } }; wwwAuthenticate: string | null }> {
-    const res = await fetch(`${host.api}/whoami`, authorization === undefined ? {} : { headers: { authorization } });
-    return { status: res.status, body: (await res.json()) as { error?: { code: string; message: string } }, wwwAuthenticate: res.headers.get("www-authenticate") };
+  async function whoami(
+    authorization: string | undefined,
+  ): Promise<{ status: number; body: { error?: { code: string; message: string } }; wwwAuthenticate: string | null }> {
+    const res = await host.call("GET", "/whoami", "", undefined, authorization === undefined ? {} : { authorization });
+    return {
+      status: res.status,
+      body: (await res.json()) as { error?: { code: string; message: string } },
+      wwwAuthenticate: res.headers.get("www-authenticate"),
+    };
   }
 
   async function expectRejected(authorization: string | undefined, messagePattern: RegExp): Promise<void> {
@@ -43,7 +60,8 @@ describe("bearer authentication (jose against the local issuer's JWKS)", () => {
     assert.equal(body.error?.code, "Unauthorized");
     assert.match(body.error?.message ?? "", messagePattern);
     assert.match(wwwAuthenticate ?? "", /^Bearer/);
-    if (authorization) assert.ok(!JSON.stringify(body).includes(authorization.slice(7, 40)), "error body must not echo the token");
+    if (authorization)
+      assert.ok(!JSON.stringify(body).includes(authorization.slice(7, 40)), "error body must not echo the token");
   }
 
   test("a valid token is accepted", async () => {
@@ -87,15 +105,26 @@ describe("bearer authentication (jose against the local issuer's JWKS)", () => {
   test("alg none and HS256 (key confusion) are rejected", async () => {
     const b64 = (o: object): string => Buffer.from(JSON.stringify(o)).toString("base64url");
     const now = Math.floor(Date.now() / 1000);
-    const payload = b64({ oid: "o-1", iss: LOCAL_ISSUER, aud: LOCAL_AUDIENCE, exp: now + 600, roles: ["Sandbox.Admin"] });
+    const payload = b64({
+      oid: "o-1",
+      iss: LOCAL_ISSUER,
+      aud: LOCAL_AUDIENCE,
+      exp: now + 600,
+      roles: ["Sandbox.Admin"],
+    });
     await expectRejected(`Bearer ${b64({ alg: "none", typ: "JWT" })}.${payload}.`, /algorithm|malformed|could not/);
     const hs = await sign({}, { alg: "HS256", privateKey: new TextEncoder().encode(JSON.stringify(key.privateJwk)) });
     await expectRejected(`Bearer ${hs}`, /algorithm/);
   });
 
   test("unknown roles are dropped; principal carries app id for app tokens", async () => {
-    const token = await sign({ roles: ["Sandbox.Reader", "Global.Admin"], azp: "bot-app-id", name: undefined, team: "beta" });
-    const res = await fetch(`${host.api}/whoami`, { headers: { authorization: `Bearer ${token}` } });
+    const token = await sign({
+      roles: ["Sandbox.Reader", "Global.Admin"],
+      azp: "bot-app-id",
+      name: undefined,
+      team: "beta",
+    });
+    const res = await host.call("GET", "/whoami", token);
     const body = (await res.json()) as { roles: string[]; appId: string; team: string; name: string };
     assert.deepEqual(body.roles, ["Sandbox.Reader"]);
     assert.equal(body.appId, "bot-app-id");
@@ -104,13 +133,30 @@ describe("bearer authentication (jose against the local issuer's JWKS)", () => {
   });
 
   test("a token minted by `npm run token` (separate process, same data dir) verifies", async () => {
-    const { execFileSync } = await import("node:child_process");
+    // Asynchronous on purpose: a synchronous exec would block this process's
+    // event loop for seconds, long enough for the server to close the idle
+    // keep-alive socket that the next fetch then reuses ("fetch failed").
+    const { execFile } = await import("node:child_process");
+    const { promisify } = await import("node:util");
     const { packageRoot } = await import("../../../src/packageRoot.js");
-    const token = execFileSync(process.execPath, ["--import", import.meta.resolve("tsx"), join(packageRoot(), "src/localhost/mintToken.ts"), "--team", "alpha", "--roles", "Sandbox.Submitter,Sandbox.Reader"], {
-      env: { ...process.env, SANDBOX_DATA_DIR: host.dataDir },
-      encoding: "utf8",
-    }).trim();
-    const res = await fetch(`${host.api}/whoami`, { headers: { authorization: `Bearer ${token}` } });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [
+        "--import",
+        import.meta.resolve("tsx"),
+        join(packageRoot(), "src/localhost/mintToken.ts"),
+        "--team",
+        "alpha",
+        "--roles",
+        "Sandbox.Submitter,Sandbox.Reader",
+      ],
+      {
+        env: { ...process.env, SANDBOX_DATA_DIR: host.dataDir },
+        encoding: "utf8",
+      },
+    );
+    const token = stdout.trim();
+    const res = await host.call("GET", "/whoami", token);
     assert.equal(res.status, 200);
     assert.deepEqual(((await res.json()) as { roles: string[] }).roles, ["Sandbox.Submitter", "Sandbox.Reader"]);
   });

@@ -1,7 +1,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { startAppHost, type AppHost } from "../../support/appHost.js";
+import { startInProcessApp, type InProcessApp } from "../../support/inProcessApp.js";
 import { armCall, testTls, waitUntil, type TestArm } from "../../support/armTestSupport.js";
 import { startSimulatedAzure } from "../../../src/emulators/simulatedAzure.js";
 import { createTrustingHttpClient } from "../../../src/adapters/arm/emulatorTrust.js";
@@ -11,32 +11,57 @@ const SCALE = 0.005;
 const base = (cluster: string) => `subscriptions/${SUB}/resourceGroups/rg-http/clusters/${cluster}/sandbox-pools`;
 
 async function readyCluster(t: TestArm, name: string): Promise<void> {
-  await armCall(t, "PUT", `/subscriptions/${SUB}/resourcegroups/rg-http?api-version=2025-04-01`, { location: "eastus" });
-  const res = await armCall(t, "PUT", `/subscriptions/${SUB}/resourceGroups/rg-http/providers/Microsoft.ContainerService/managedClusters/${name}?api-version=2026-10-01`, {
+  await armCall(t, "PUT", `/subscriptions/${SUB}/resourcegroups/rg-http?api-version=2025-04-01`, {
     location: "eastus",
-    properties: { dnsPrefix: name, agentPoolProfiles: [{ name: "system", count: 1, vmSize: "Standard_D4s_v3", mode: "System", osType: "Linux" }] },
   });
+  const res = await armCall(
+    t,
+    "PUT",
+    `/subscriptions/${SUB}/resourceGroups/rg-http/providers/Microsoft.ContainerService/managedClusters/${name}?api-version=2026-10-01`,
+    {
+      location: "eastus",
+      properties: {
+        dnsPrefix: name,
+        agentPoolProfiles: [{ name: "system", count: 1, vmSize: "Standard_D4s_v3", mode: "System", osType: "Linux" }],
+      },
+    },
+  );
   assert.ok(res.status === 201 || res.status === 200, res.text);
   await waitUntil(() => t.arm.state.cluster(SUB, "rg-http", name)?.provisioningState === "Succeeded");
 }
 
 describe("operations and sandbox-pool routes through the local stack", () => {
   let t: TestArm;
-  let host: AppHost;
+  let host: InProcessApp;
   let alpha: string;
   let beta: string;
   let admin: string;
   before(async () => {
     // The Kubernetes emulator too: CreateSandboxPool waits for the RuntimeClass through the cluster's API.
     const tls = await testTls();
-    const azure = await startSimulatedAzure({ tls, timeScale: SCALE, armSettings: { poolCreateSeconds: 180, poolDeleteSeconds: 120 } });
-    t = { arm: azure.arm, cloud: azure.cloud, tls, clientOptions: { endpoint: azure.armUrl, httpClient: createTrustingHttpClient(tls.certPem) }, close: () => azure.close() };
+    const azure = await startSimulatedAzure({
+      tls,
+      timeScale: SCALE,
+      armSettings: { poolCreateSeconds: 180, poolDeleteSeconds: 120 },
+    });
+    t = {
+      arm: azure.arm,
+      cloud: azure.cloud,
+      tls,
+      clientOptions: { endpoint: azure.armUrl, httpClient: createTrustingHttpClient(tls.certPem) },
+      close: () => azure.close(),
+    };
     t.arm.state.setFeatureState(SUB, "Microsoft.ContainerService", "KataVMIsolationPreview", "Registered");
     t.arm.state.registerProvider(SUB, "Microsoft.ContainerService");
     await waitUntil(() => t.arm.state.provider(SUB, "Microsoft.ContainerService").state === "Registered");
     await readyCluster(t, "c1");
-    host = await startAppHost({
-      env: { ARM_ENDPOINT: t.arm.url, SANDBOX_SIMULATED_CA_CERT: t.tls.caCertPath, SIM_TIME_SCALE: String(SCALE), LOCALHOST_DISABLE_TIMERS: "true", SANDBOX_SIMULATE: "true" },
+    host = await startInProcessApp({
+      env: {
+        ARM_ENDPOINT: t.arm.url,
+        SANDBOX_SIMULATED_CA_CERT: t.tls.caCertPath,
+        SIM_TIME_SCALE: String(SCALE),
+        SANDBOX_SIMULATE: "true",
+      },
     });
     alpha = await host.token({ team: "alpha", roles: ["Sandbox.Operator"] });
     beta = await host.token({ team: "beta", roles: ["Sandbox.Operator"] });
@@ -48,18 +73,19 @@ describe("operations and sandbox-pool routes through the local stack", () => {
   });
 
   const call = (method: string, path: string, token: string, body?: unknown, headers: Record<string, string> = {}) =>
-    fetch(`${host.api}/${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
+    host.call(method, `/${path}`, token, body, headers);
 
-  const puts = (pool: string) => t.arm.requestLog.entries().filter((e) => e.method === "PUT" && e.path.endsWith(`/agentPools/${pool}`)).length;
+  const puts = (pool: string) =>
+    t.arm.requestLog.entries().filter((e) => e.method === "PUT" && e.path.endsWith(`/agentPools/${pool}`)).length;
 
   test("100 identical retried PUTs with one Repeatability-Request-ID → one operation, one ARM PUT; another body → 409 rejected", async () => {
     const id = randomUUID();
     const body = { vmSize: "Standard_D4s_v3", nodeCount: 1 };
-    const responses = await Promise.all(Array.from({ length: 100 }, () => call("PUT", `${base("c1")}/kata1`, alpha, body, { "repeatability-request-id": id })));
+    const responses = await Promise.all(
+      Array.from({ length: 100 }, () =>
+        call("PUT", `${base("c1")}/kata1`, alpha, body, { "repeatability-request-id": id }),
+      ),
+    );
     const bodies = (await Promise.all(responses.map((r) => r.json()))) as { id: string }[];
     assert.deepEqual([...new Set(responses.map((r) => r.status))], [202]);
     assert.equal(new Set(bodies.map((b) => b.id)).size, 1);
@@ -68,14 +94,21 @@ describe("operations and sandbox-pool routes through the local stack", () => {
     assert.match(responses[0]!.headers.get("retry-after") ?? "", /^\d+$/);
     assert.equal(puts("kata1"), 1);
 
-    const other = await call("PUT", `${base("c1")}/kata1`, alpha, { ...body, nodeCount: 2 }, { "repeatability-request-id": id });
+    const other = await call(
+      "PUT",
+      `${base("c1")}/kata1`,
+      alpha,
+      { ...body, nodeCount: 2 },
+      { "repeatability-request-id": id },
+    );
     assert.equal(other.status, 409);
     assert.equal(other.headers.get("repeatability-result"), "rejected");
     assert.equal(((await other.json()) as { error: { code: string } }).error.code, "Conflict");
 
     // 100 concurrent GETs of the due operation: at most one ARM poll.
     const opId = bodies[0]!.id;
-    const statusPolls = () => t.arm.requestLog.entries().filter((e) => e.method === "GET" && /\/operations\/[^/]+$/.test(e.path)).length;
+    const statusPolls = () =>
+      t.arm.requestLog.entries().filter((e) => e.method === "GET" && /\/operations\/[^/]+$/.test(e.path)).length;
     await new Promise((r) => setTimeout(r, 180 * 1000 * SCALE)); // past the first poll time
     const beforePolls = statusPolls();
     const gets = await Promise.all(Array.from({ length: 100 }, () => call("GET", `operations/${opId}`, alpha)));
@@ -84,15 +117,25 @@ describe("operations and sandbox-pool routes through the local stack", () => {
 
     // Poll through the API until Succeeded.
     let op: { status: string; result?: unknown; steps: { status: string }[] } = { status: "Running", steps: [] };
-    await waitUntil(async () => {
-      const res = await call("GET", `operations/${opId}`, alpha);
-      op = (await res.json()) as typeof op;
-      if (op.status === "Running" || op.status === "NotStarted") assert.match(res.headers.get("retry-after") ?? "", /^\d+$/);
-      return op.status !== "Running" && op.status !== "NotStarted";
-    }, 30_000, 50);
+    await waitUntil(
+      async () => {
+        const res = await call("GET", `operations/${opId}`, alpha);
+        op = (await res.json()) as typeof op;
+        if (op.status === "Running" || op.status === "NotStarted")
+          assert.match(res.headers.get("retry-after") ?? "", /^\d+$/);
+        return op.status !== "Running" && op.status !== "NotStarted";
+      },
+      30_000,
+      50,
+    );
     assert.equal(op.status, "Succeeded", JSON.stringify(op));
     assert.deepEqual(op.result, {
-      name: "kata1", vmSize: "Standard_D4s_v3", nodeCount: 1, workloadRuntime: "KataMshvVmIsolation", osSku: "AzureLinux", provisioningState: "Succeeded",
+      name: "kata1",
+      vmSize: "Standard_D4s_v3",
+      nodeCount: 1,
+      workloadRuntime: "KataMshvVmIsolation",
+      osSku: "AzureLinux",
+      provisioningState: "Succeeded",
       capacity: { vCpuPerNode: 4, memoryGiBPerNode: 16, defaultSandboxesPerNode: 4 },
     });
 
@@ -117,9 +160,9 @@ describe("operations and sandbox-pool routes through the local stack", () => {
     assert.match(queued.steps[0]!.message ?? "", /Waiting for op_/);
 
     const seen: string[] = [];
-    let next: string | undefined = `${host.api}/operations?kind=CreateSandboxPool&top=1`;
+    let next: string | undefined = "operations?kind=CreateSandboxPool&top=1";
     while (next) {
-      const res = await fetch(next, { headers: { authorization: `Bearer ${alpha}` } });
+      const res = await call("GET", next, alpha);
       assert.equal(res.status, 200);
       const page = (await res.json()) as { value: { id: string; team: string }[]; nextLink?: string };
       assert.ok(page.value.length <= 1);
@@ -127,21 +170,41 @@ describe("operations and sandbox-pool routes through the local stack", () => {
         assert.equal(v.team, "alpha");
         seen.push(v.id);
       }
-      next = page.nextLink;
+      // The nextLink is absolute: its path and query under /api/v1/ are the next call.
+      next = page.nextLink?.replace(/^.*?\/api\/v1\//, "");
     }
     assert.ok(seen.length >= 3, `seen ${seen.length}`);
     const betaList = (await (await call("GET", "operations", beta)).json()) as { value: unknown[] };
     assert.equal(betaList.value.length, 0);
-    const running = (await (await call("GET", "operations?status=NotStarted", alpha)).json()) as { value: { status: string }[] };
+    const running = (await (await call("GET", "operations?status=NotStarted", alpha)).json()) as {
+      value: { status: string }[];
+    };
     assert.ok(running.value.every((v) => v.status === "NotStarted") && running.value.length >= 1);
-    const target = (await (await call("GET", `operations?target=${encodeURIComponent(`/${base("c1")}/lista`)}`, alpha)).json()) as { value: { target: string }[] };
+    const target = (await (
+      await call("GET", `operations?target=${encodeURIComponent(`/${base("c1")}/lista`)}`, alpha)
+    ).json()) as { value: { target: string }[] };
     assert.equal(target.value.length, 1);
 
     // The queued one can be canceled before it starts.
-    const queuedId = ((await (await call("GET", `operations?target=${encodeURIComponent(`/${base("c1")}/listb`)}`, alpha)).json()) as { value: { id: string }[] }).value[0]!.id;
+    const queuedId = (
+      (await (await call("GET", `operations?target=${encodeURIComponent(`/${base("c1")}/listb`)}`, alpha)).json()) as {
+        value: { id: string }[];
+      }
+    ).value[0]!.id;
     const canceled = await call("POST", `operations/${queuedId}/cancel`, alpha);
     assert.equal(canceled.status, 200);
     assert.equal(((await canceled.json()) as { status: string }).status, "Canceled");
     assert.equal(puts("listb"), 0);
+  });
+
+  test("a nextLink token the API did not issue → 400 InvalidRequest, never a storage 5xx (found by the fuzzer)", async () => {
+    const forged = Buffer.from(JSON.stringify({ nextPartitionKey: 42 })).toString("base64");
+    for (const token of ["+", " ", "not-base64-json", forged]) {
+      const res = await call("GET", `operations?continuationToken=${encodeURIComponent(token)}`, alpha);
+      const body = (await res.json()) as { error?: { code?: string; target?: string } };
+      assert.equal(res.status, 400, `${JSON.stringify(token)}: ${JSON.stringify(body)}`);
+      assert.equal(body.error?.code, "InvalidRequest");
+      assert.equal(body.error?.target, "query.continuationToken");
+    }
   });
 });

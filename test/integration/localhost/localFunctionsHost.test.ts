@@ -31,14 +31,29 @@ app.http("echo", {
     },
   }),
 });
-app.http("keyed", { route: "v1/keyed", methods: ["GET"], authLevel: "function", handler: async () => ({ body: "ok" }) });
-app.http("adminOnly", { route: "v1/admin-only", methods: ["DELETE"], authLevel: "admin", handler: async () => ({ status: 204 }) });
+app.http("keyed", {
+  route: "v1/keyed",
+  methods: ["GET"],
+  authLevel: "function",
+  handler: async () => ({ body: "ok" }),
+});
+app.http("adminOnly", {
+  route: "v1/admin-only",
+  methods: ["DELETE"],
+  authLevel: "admin",
+  handler: async () => ({ status: 204 }),
+});
 app.http("cookies", {
   route: "v1/cookies",
   methods: ["GET"],
   authLevel: "anonymous",
   handler: async () =>
-    new HttpResponse({ status: 201, headers: { "x-a": "1" }, cookies: [{ name: "c", value: "v w", httpOnly: true, path: "/" }], body: "made" }),
+    new HttpResponse({
+      status: 201,
+      headers: { "x-a": "1" },
+      cookies: [{ name: "c", value: "v w", httpOnly: true, path: "/" }],
+      body: "made",
+    }),
 });
 app.http("debugLog", {
   route: "v1/debug-log",
@@ -49,7 +64,14 @@ app.http("debugLog", {
     return { status: 204 };
   },
 });
-app.http("throws", { route: "v1/throws", methods: ["GET"], authLevel: "anonymous", handler: async () => { throw new Error("boom with secret=hunter2"); } });
+app.http("throws", {
+  route: "v1/throws",
+  methods: ["GET"],
+  authLevel: "anonymous",
+  handler: async () => {
+    throw new Error("boom with secret=hunter2");
+  },
+});
 app.http("slow", {
   route: "v1/slow",
   methods: ["GET"],
@@ -59,7 +81,12 @@ app.http("slow", {
     return { body: "finally" };
   },
 });
-app.timer("everySecond", { schedule: "* * * * * *", handler: async () => { timerRuns += 1; } });
+app.timer("everySecond", {
+  schedule: "* * * * * *",
+  handler: async () => {
+    timerRuns += 1;
+  },
+});
 app.timer("slowTimer", {
   schedule: "0 0 0 1 1 *",
   handler: async () => {
@@ -69,7 +96,23 @@ app.timer("slowTimer", {
     slowTimerActive -= 1;
   },
 });
-app.timer("onStartup", { schedule: "0 0 0 1 1 *", runOnStartup: true, handler: async () => { startupRuns += 1; } });
+app.timer("onStartup", {
+  schedule: "0 0 0 1 1 *",
+  runOnStartup: true,
+  handler: async () => {
+    startupRuns += 1;
+  },
+});
+let failingRuns = 0;
+// A timer whose dependency is down (Azurite gone): its failure is logged; the host keeps running.
+app.timer("failsEverySecond", {
+  schedule: "* * * * * *",
+  runOnStartup: true,
+  handler: async () => {
+    failingRuns += 1;
+    throw new Error("storage is down");
+  },
+});
 
 describe("LocalFunctionsHost", () => {
   let host: LocalFunctionsHost;
@@ -119,7 +162,11 @@ describe("LocalFunctionsHost", () => {
   });
 
   test("POST bodies reach the handler", async () => {
-    const res = await fetch(`${base}/api/v1/echo/ada`, { method: "POST", body: "hello", headers: { "content-type": "text/plain" } });
+    const res = await fetch(`${base}/api/v1/echo/ada`, {
+      method: "POST",
+      body: "hello",
+      headers: { "content-type": "text/plain" },
+    });
     assert.equal(((await res.json()) as { body: string }).body, "hello");
   });
 
@@ -142,8 +189,14 @@ describe("LocalFunctionsHost", () => {
     assert.equal((await fetch(`${base}/api/v1/keyed`, { headers: { "x-functions-key": "fkey" } })).status, 200);
     assert.equal((await fetch(`${base}/api/v1/keyed?code=fkey`)).status, 200);
     assert.equal((await fetch(`${base}/api/v1/keyed?code=mkey`)).status, 200);
-    assert.equal((await fetch(`${base}/api/v1/admin-only`, { method: "DELETE", headers: { "x-functions-key": "fkey" } })).status, 401);
-    assert.equal((await fetch(`${base}/api/v1/admin-only`, { method: "DELETE", headers: { "x-functions-key": "mkey" } })).status, 204);
+    assert.equal(
+      (await fetch(`${base}/api/v1/admin-only`, { method: "DELETE", headers: { "x-functions-key": "fkey" } })).status,
+      401,
+    );
+    assert.equal(
+      (await fetch(`${base}/api/v1/admin-only`, { method: "DELETE", headers: { "x-functions-key": "mkey" } })).status,
+      204,
+    );
     const unauthorized = await fetch(`${base}/api/v1/keyed`);
     assert.equal(((await unauthorized.json()) as { error: { code: string } }).error.code, "Unauthorized");
   });
@@ -188,15 +241,33 @@ describe("LocalFunctionsHost", () => {
   });
 
   test("LOG_LEVEL filters lines: warn drops access lines, debug keeps handler debug lines", async () => {
-    for (const [level, expectRequest, expectDebug] of [["warn", false, false], ["info", true, false], ["debug", true, true]] as const) {
+    for (const [level, expectRequest, expectDebug] of [
+      ["warn", false, false],
+      ["info", true, false],
+      ["debug", true, true],
+    ] as const) {
       const lines: LogLine[] = [];
-      const other = new LocalFunctionsHost({ registry, port: 0, enableTimers: false, logLevel: level, log: (l) => lines.push(l) });
+      const other = new LocalFunctionsHost({
+        registry,
+        port: 0,
+        enableTimers: false,
+        logLevel: level,
+        log: (l) => lines.push(l),
+      });
       await other.listen();
       await other.start();
       await fetch(`${other.url}/api/v1/debug-log`);
       await other.close();
-      assert.equal(lines.some((l) => l.msg === "request"), expectRequest, `${level}: request line`);
-      assert.equal(lines.some((l) => l.msg === "a debug detail"), expectDebug, `${level}: debug line`);
+      assert.equal(
+        lines.some((l) => l.msg === "request"),
+        expectRequest,
+        `${level}: request line`,
+      );
+      assert.equal(
+        lines.some((l) => l.msg === "a debug detail"),
+        expectDebug,
+        `${level}: debug line`,
+      );
     }
   });
 
@@ -205,6 +276,13 @@ describe("LocalFunctionsHost", () => {
     const before = timerRuns;
     await new Promise((r) => setTimeout(r, 2300));
     assert.ok(timerRuns - before >= 1, `every-second timer ran ${timerRuns - before} times in 2.3 s`);
+  });
+
+  test("a timer that throws (storage down) is logged as failed and never takes the host down", async () => {
+    const before = failingRuns;
+    await new Promise((r) => setTimeout(r, 2300));
+    assert.ok(failingRuns - before >= 1, "it kept firing");
+    assert.equal((await fetch(`${base}/api/v1/debug-log`)).status < 500, true, "the host still serves");
   });
 
   test("fireTimer runs now and awaits; runs of one timer never overlap", async () => {
@@ -216,10 +294,16 @@ describe("LocalFunctionsHost", () => {
   test("POST /admin/functions/{name} runs a timer with the master key only", async () => {
     const runs = timerRuns;
     assert.equal((await fetch(`${base}/admin/functions/everySecond`, { method: "POST" })).status, 401);
-    const res = await fetch(`${base}/admin/functions/everySecond`, { method: "POST", headers: { "x-functions-key": "mkey" } });
+    const res = await fetch(`${base}/admin/functions/everySecond`, {
+      method: "POST",
+      headers: { "x-functions-key": "mkey" },
+    });
     assert.equal(res.status, 202);
     assert.ok(timerRuns > runs);
-    assert.equal((await fetch(`${base}/admin/functions/echo`, { method: "POST", headers: { "x-functions-key": "mkey" } })).status, 404);
+    assert.equal(
+      (await fetch(`${base}/admin/functions/echo`, { method: "POST", headers: { "x-functions-key": "mkey" } })).status,
+      404,
+    );
   });
 
   test("graceful shutdown drains the in-flight request, then refuses connections", async () => {

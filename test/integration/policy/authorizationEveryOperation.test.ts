@@ -3,7 +3,7 @@
 // Authorization is decided before any handler work, so the statuses below
 // need no Azure state except two operations (one per team) to read.
 // Expected statuses are stated independently of the module under test
-// (API.md + issue 8), as in test/unit/domain/policy/authorizationMatrix.test.ts.
+// (docs/api-conventions.md + issue 8), as in test/unit/domain/policy/authorizationMatrix.test.ts.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -16,7 +16,12 @@ import { startAppHost, type AppHost } from "../../support/appHost.js";
 import { ALPHA_CLUSTER, BETA_CLUSTER, FIXTURE_POLICY_DOCUMENT } from "../../support/policyFixtures.js";
 import type { ClusterRef } from "../../../src/domain/policy/policy.js";
 
-const RANK: Record<Role, number> = { "Sandbox.Reader": 1, "Sandbox.Submitter": 2, "Sandbox.Operator": 3, "Sandbox.Admin": 4 };
+const RANK: Record<Role, number> = {
+  "Sandbox.Reader": 1,
+  "Sandbox.Submitter": 2,
+  "Sandbox.Operator": 3,
+  "Sandbox.Admin": 4,
+};
 type Caller = "no token" | "no role" | Role;
 type Relation = "own team" | "other team";
 /** "allowed" = authorization lets it through (the handler may still answer 404 for a missing resource). */
@@ -48,11 +53,20 @@ describe("authorization of every operation through the local stack", () => {
     dir = mkdtempSync(join(tmpdir(), "authz-policy-"));
     const policyFile = join(dir, "policy.json");
     writeFileSync(policyFile, JSON.stringify(FIXTURE_POLICY_DOCUMENT));
-    host = await startAppHost({ env: { SANDBOX_POLICY_FILE: policyFile, SIM_TIME_SCALE: "0.01", SANDBOX_FLAVOR: "ga" } });
+    host = await startAppHost({
+      env: { SANDBOX_POLICY_FILE: policyFile, SIM_TIME_SCALE: "0.01", SANDBOX_FLAVOR: "ga" },
+    });
     // One operation per team, created through the API, for the operation-scoped routes.
-    for (const [team, cluster] of [["alpha", ALPHA_CLUSTER], ["beta", BETA_CLUSTER]] as const) {
+    for (const [team, cluster] of [
+      ["alpha", ALPHA_CLUSTER],
+      ["beta", BETA_CLUSTER],
+    ] as const) {
       const token = await host.token({ team, roles: ["Sandbox.Operator"] });
-      const res = await fetch(`${host.api}${clusterPath(cluster)}`, { method: "PUT", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify({ location: "eastus" }) });
+      const res = await fetch(`${host.api}${clusterPath(cluster)}`, {
+        method: "PUT",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({ location: "eastus" }),
+      });
       const body = (await res.json()) as { id?: string };
       assert.equal(res.status, 202, `${team}: ${JSON.stringify(body)}`);
       operationOf[team] = body.id;
@@ -75,6 +89,9 @@ describe("authorization of every operation through the local stack", () => {
       clusterName: cluster.clusterName,
       poolName: "kata",
       jobName: "job1",
+      webhookName: "hook1",
+      deliveryId: "0001764547200000-op_x.succeeded",
+      asset: "scalar-standalone.js",
       operationId: (relation === "own team" ? operationOf.alpha : operationOf.beta)!,
     };
     return template.replace(/^\/v1/, "").replace(/\{([^}]+)\}/g, (_m, name: string) => {
@@ -97,7 +114,9 @@ describe("authorization of every operation through the local stack", () => {
     };
     const failures: string[] = [];
     let checked = 0;
-    const operations = [...openApiOperations().values()].sort((a, b) => (a.method === "get" ? -1 : 1) - (b.method === "get" ? -1 : 1));
+    const operations = [...openApiOperations().values()].sort(
+      (a, b) => (a.method === "get" ? -1 : 1) - (b.method === "get" ? -1 : 1),
+    );
     for (const op of operations) {
       const rule = authorizationRule(op.operationId);
       assert.ok(rule, `operation ${op.operationId} has no authorization rule`);
@@ -108,18 +127,23 @@ describe("authorization of every operation through the local stack", () => {
           const body = BODIES[op.operationId];
           const res = await fetch(`${host.api}${pathFor(op.path, relation)}${QUERIES[op.operationId] ?? ""}`, {
             method: op.method.toUpperCase(),
-            headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { "content-type": "application/json" } : {}) },
+            headers: {
+              ...(token ? { authorization: `Bearer ${token}` } : {}),
+              ...(body ? { "content-type": "application/json" } : {}),
+            },
             ...(body ? { body: JSON.stringify(body) } : {}),
           });
           const text = await res.text();
           checked += 1;
           const label = `${op.operationId} × ${caller} × ${relation}`;
           if (want === "allowed") {
-            if (res.status === 401 || res.status === 403 || res.status >= 500) failures.push(`${label}: expected to pass authorization, got ${res.status} ${text.slice(0, 200)}`);
+            if (res.status === 401 || res.status === 403 || res.status >= 500)
+              failures.push(`${label}: expected to pass authorization, got ${res.status} ${text.slice(0, 200)}`);
           } else if (res.status !== want) {
             failures.push(`${label}: expected ${want}, got ${res.status} ${text.slice(0, 200)}`);
           } else if (want === 401) {
-            if (!/^Bearer/.test(res.headers.get("www-authenticate") ?? "")) failures.push(`${label}: 401 without WWW-Authenticate`);
+            if (!/^Bearer/.test(res.headers.get("www-authenticate") ?? ""))
+              failures.push(`${label}: 401 without WWW-Authenticate`);
           }
         }
       }

@@ -1,6 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { AZURITE_DEVELOPMENT_CONNECTION, ConfigurationError, loadConfiguration } from "../../../src/config/configuration.js";
+import {
+  AZURITE_DEVELOPMENT_CONNECTION,
+  ConfigurationError,
+  loadConfiguration,
+} from "../../../src/config/configuration.js";
 import { simulatedPolicyFile } from "../../../src/config/simulatedPolicy.js";
 
 const valid = {
@@ -43,7 +47,19 @@ test("every problem is reported at once, each naming its setting", () => {
   } catch (error) {
     assert.ok(error instanceof ConfigurationError);
     const text = error.problems.join("\n");
-    for (const setting of ["AzureWebJobsStorage", "SANDBOX_FLAVOR", "ARM_ENDPOINT", "AUTH_ISSUER", "AUTH_AUDIENCE", "AUTH_JWKS_URL", "AUTH_ALGORITHMS", "AUTH_CLOCK_SKEW_SECONDS", "SIM_TIME_SCALE", "LOG_LEVEL", "SANDBOX_SIMULATE"]) {
+    for (const setting of [
+      "AzureWebJobsStorage",
+      "SANDBOX_FLAVOR",
+      "ARM_ENDPOINT",
+      "AUTH_ISSUER",
+      "AUTH_AUDIENCE",
+      "AUTH_JWKS_URL",
+      "AUTH_ALGORITHMS",
+      "AUTH_CLOCK_SKEW_SECONDS",
+      "SIM_TIME_SCALE",
+      "LOG_LEVEL",
+      "SANDBOX_SIMULATE",
+    ]) {
       assert.match(text, new RegExp(`^${setting}`, "m"), `missing problem for ${setting}`);
     }
     assert.match(text, /"HS256" is not an allowed/);
@@ -65,11 +81,24 @@ test("connection strings are never echoed in problems", () => {
 
 test("plain-http JWKS and tables only to loopback in simulated mode", () => {
   assert.throws(() => loadConfiguration({ ...valid, AUTH_JWKS_URL: "http://127.0.0.1:7071/keys" }), /AUTH_JWKS_URL/);
-  const simulated = loadConfiguration({ ...valid, SANDBOX_SIMULATE: "true", AUTH_JWKS_URL: "http://127.0.0.1:7071/keys", SIM_TIME_SCALE: "0.01" });
+  const simulated = loadConfiguration({
+    ...valid,
+    SANDBOX_SIMULATE: "true",
+    AUTH_JWKS_URL: "http://127.0.0.1:7071/keys",
+    SIM_TIME_SCALE: "0.01",
+  });
   assert.equal(simulated.simTimeScale, 0.01);
-  assert.throws(() => loadConfiguration({ ...valid, SANDBOX_SIMULATE: "true", AUTH_JWKS_URL: "http://10.1.2.3/keys" }), /AUTH_JWKS_URL/);
   assert.throws(
-    () => loadConfiguration({ ...valid, AzureWebJobsStorage: "DefaultEndpointsProtocol=http;AccountName=a;AccountKey=k;TableEndpoint=http://storage.example.com/a;" }),
+    () => loadConfiguration({ ...valid, SANDBOX_SIMULATE: "true", AUTH_JWKS_URL: "http://10.1.2.3/keys" }),
+    /AUTH_JWKS_URL/,
+  );
+  assert.throws(
+    () =>
+      loadConfiguration({
+        ...valid,
+        AzureWebJobsStorage:
+          "DefaultEndpointsProtocol=http;AccountName=a;AccountKey=k;TableEndpoint=http://storage.example.com/a;",
+      }),
     /only allowed to a loopback/,
   );
 });
@@ -77,4 +106,29 @@ test("plain-http JWKS and tables only to loopback in simulated mode", () => {
 test("SANDBOX_TABLES_CONNECTION wins over AzureWebJobsStorage", () => {
   const other = AZURITE_DEVELOPMENT_CONNECTION.replace("10002", "12345");
   assert.equal(loadConfiguration({ ...valid, SANDBOX_TABLES_CONNECTION: other }).tablesConnectionString, other);
+});
+
+test("WEBHOOK_SECRET_KEY: optional (only webhooks need it), 32 bytes base64 when set, never echoed", () => {
+  assert.equal(loadConfiguration(valid).webhooks.secretKey, undefined);
+  const key = Buffer.alloc(32, 1).toString("base64");
+  assert.equal(loadConfiguration({ ...valid, WEBHOOK_SECRET_KEY: key }).webhooks.secretKey, key);
+  const short = Buffer.alloc(16, 9).toString("base64");
+  assert.throws(
+    () => loadConfiguration({ ...valid, WEBHOOK_SECRET_KEY: short }),
+    (e: unknown) =>
+      e instanceof ConfigurationError &&
+      e.problems.some((p) => p.startsWith("WEBHOOK_SECRET_KEY: must be 32 bytes")) &&
+      !e.message.includes(short),
+  );
+});
+
+test("AUDIT_RETENTION_DAYS: 90 by default, 1–3650 days, anything else is a problem naming the setting", () => {
+  assert.equal(loadConfiguration(valid).auditRetentionDays, 90);
+  assert.equal(loadConfiguration({ ...valid, AUDIT_RETENTION_DAYS: "400" }).auditRetentionDays, 400);
+  for (const bad of ["0", "3651", "7.5", "forever"])
+    assert.throws(
+      () => loadConfiguration({ ...valid, AUDIT_RETENTION_DAYS: bad }),
+      (e: unknown) =>
+        e instanceof ConfigurationError && /AUDIT_RETENTION_DAYS: must be an integer from 1 to 3650/.test(e.message),
+    );
 });

@@ -18,7 +18,11 @@ test("the simulated sample policy is valid: alpha and beta on the demo subscript
   const { policy, problems } = loadPolicyFile(simulatedPolicyFile());
   assert.deepEqual(problems, []);
   assert.deepEqual([...policy!.teams.keys()].sort(), ["alpha", "beta"]);
-  for (const team of policy!.teams.values()) assert.ok(team.scopes.some((s) => s.subscriptionId === DEMO_SUBSCRIPTION_ID), team.name);
+  for (const team of policy!.teams.values())
+    assert.ok(
+      team.scopes.some((s) => s.subscriptionId === DEMO_SUBSCRIPTION_ID),
+      team.name,
+    );
   assert.match(DEMO_SUBSCRIPTION_ID, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
 });
 
@@ -29,7 +33,11 @@ test("every schema problem is reported at once, with its JSON pointer", () => {
     identity: { groupTeams: { "not-a-guid": "alpha" } },
     teams: {
       Alpha: {},
-      beta: { scopes: [{ subscriptionId: "nope", clusters: [] }], quotas: { maxConcurrentJobs: -1, maxVCpuPerJob: 0 }, allowedRegistries: ["HTTPS://x"] },
+      beta: {
+        scopes: [{ subscriptionId: "nope", clusters: [] }],
+        quotas: { maxConcurrentJobs: -1, maxVCpuPerJob: 0 },
+        allowedRegistries: ["HTTPS://x"],
+      },
     },
   });
   assert.equal(result.policy, undefined);
@@ -50,23 +58,39 @@ test("every schema problem is reported at once, with its JSON pointer", () => {
 });
 
 test("configuration: the policy file is required outside simulated mode, and its problems are configuration problems", () => {
-  assert.throws(() => loadConfiguration(env), (e: unknown) => e instanceof ConfigurationError && e.problems.some((p) => p.startsWith("SANDBOX_POLICY_FILE: required")));
+  assert.throws(
+    () => loadConfiguration(env),
+    (e: unknown) =>
+      e instanceof ConfigurationError && e.problems.some((p) => p.startsWith("SANDBOX_POLICY_FILE: required")),
+  );
   const dir = mkdtempSync(join(tmpdir(), "policy-test-"));
   const bad = join(dir, "bad.json");
-  writeFileSync(bad, JSON.stringify({ version: 1, teams: { alpha: { quotas: { maxTimeoutSeconds: 0 } }, beta: { nope: 1 } } }));
+  writeFileSync(
+    bad,
+    JSON.stringify({ version: 1, teams: { alpha: { quotas: { maxTimeoutSeconds: 0 } }, beta: { nope: 1 } } }),
+  );
   try {
     loadConfiguration({ ...env, LOG_LEVEL: "chatty", SANDBOX_POLICY_FILE: bad });
     assert.fail("expected ConfigurationError");
   } catch (error) {
     assert.ok(error instanceof ConfigurationError);
-    assert.deepEqual(error.problems.filter((p) => p.startsWith("SANDBOX_POLICY_FILE")), [
-      "SANDBOX_POLICY_FILE: /teams/alpha/quotas/maxTimeoutSeconds: must be >= 1",
-      'SANDBOX_POLICY_FILE: /teams/beta: unknown field "nope"',
-    ]);
-    assert.ok(error.problems.some((p) => p.startsWith("LOG_LEVEL")), "other settings are still reported");
+    assert.deepEqual(
+      error.problems.filter((p) => p.startsWith("SANDBOX_POLICY_FILE")),
+      [
+        "SANDBOX_POLICY_FILE: /teams/alpha/quotas/maxTimeoutSeconds: must be >= 1",
+        'SANDBOX_POLICY_FILE: /teams/beta: unknown field "nope"',
+      ],
+    );
+    assert.ok(
+      error.problems.some((p) => p.startsWith("LOG_LEVEL")),
+      "other settings are still reported",
+    );
   }
   writeFileSync(join(dir, "broken.json"), "{");
-  assert.throws(() => loadConfiguration({ ...env, SANDBOX_POLICY_FILE: join(dir, "broken.json") }), /SANDBOX_POLICY_FILE: .*broken\.json is not valid JSON/);
+  assert.throws(
+    () => loadConfiguration({ ...env, SANDBOX_POLICY_FILE: join(dir, "broken.json") }),
+    /SANDBOX_POLICY_FILE: .*broken\.json is not valid JSON/,
+  );
   const simulated = loadConfiguration({ ...env, SANDBOX_SIMULATE: "true" });
   assert.equal(simulated.policyFile, simulatedPolicyFile());
   assert.ok(simulated.policy.teams.has("alpha"));

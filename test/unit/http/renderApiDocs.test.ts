@@ -1,23 +1,28 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { openApiDocument, openApiOperations } from "../../../src/http/openApiDocument.js";
-import { renderApiDocs } from "../../../src/http/renderApiDocs.js";
+import { openApiDocument } from "../../../src/http/openApiDocument.js";
+import { API_DOCS_CSP, renderApiDocs } from "../../../src/http/renderApiDocs.js";
 
-test("every operation of the document is rendered, with $ref parameters resolved", () => {
+test("the reference page loads Scalar from this host only, configured without an inline script", () => {
   const html = renderApiDocs(openApiDocument());
-  for (const [id] of openApiOperations()) assert.match(html, new RegExp(`id="${id}"`), id);
-  assert.doesNotMatch(html, /<script|https?:\/\/cdn/i);
+  const sources = [...html.matchAll(/<script\b[^>]*\bsrc="([^"]+)"/g)].map((m) => m[1]);
+  assert.deepEqual(sources, ["docs/assets/scalar-standalone.js"]);
+  assert.doesNotMatch(html, /https?:\/\//, "no absolute URL: nothing from another host");
+  // The configuration is an attribute, so the CSP needs no 'unsafe-inline' script.
+  const config = /data-configuration="([^"]+)"/.exec(html)?.[1] ?? "";
+  const parsed = JSON.parse(config.replace(/&quot;/g, '"')) as {
+    url: string;
+    proxyUrl: string;
+    withDefaultFonts: boolean;
+  };
+  assert.equal(parsed.url, "openapi.json");
+  assert.equal(parsed.proxyUrl, "");
+  assert.equal(parsed.withDefaultFonts, false);
 });
 
-test("referenced parameters are shown by name", () => {
-  const doc = {
-    openapi: "3.1.0",
-    info: { title: "t", version: "1" },
-    "x-error-codes": {},
-    paths: { "/v1/x": { post: { operationId: "x", parameters: [{ $ref: "#/components/parameters/P" }], responses: { "202": { $ref: "#/components/responses/R" } } } } },
-    components: { parameters: { P: { name: "Repeatability-Request-ID", in: "header", schema: { type: "string" } } }, responses: { R: { description: "accepted" } } },
-  } as unknown as Parameters<typeof renderApiDocs>[0];
-  const html = renderApiDocs(doc);
-  assert.match(html, /Repeatability-Request-ID/);
-  assert.match(html, /accepted/);
+test("the page's CSP allows this host only", () => {
+  assert.match(API_DOCS_CSP, /default-src 'none'/);
+  assert.match(API_DOCS_CSP, /script-src 'self'(;|$)/);
+  assert.match(API_DOCS_CSP, /connect-src 'self'(;|$)/);
+  assert.doesNotMatch(API_DOCS_CSP, /https?:|\*/);
 });

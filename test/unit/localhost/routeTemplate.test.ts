@@ -5,7 +5,11 @@ import { compileRouteTemplate } from "../../../src/localhost/routeTemplate.js";
 test("literal and parameter segments", () => {
   const r = compileRouteTemplate("api/v1/clusters/{clusterName}/jobs/{jobName}");
   assert.deepEqual(r.match("/api/v1/clusters/c1/jobs/j-1"), { clusterName: "c1", jobName: "j-1" });
-  assert.deepEqual(r.match("/API/V1/clusters/c1/jobs/j-1/"), { clusterName: "c1", jobName: "j-1" }, "literals are case-insensitive, trailing slash ok");
+  assert.deepEqual(
+    r.match("/API/V1/clusters/c1/jobs/j-1/"),
+    { clusterName: "c1", jobName: "j-1" },
+    "literals are case-insensitive, trailing slash ok",
+  );
   assert.equal(r.match("/api/v1/clusters/c1/jobs"), undefined);
   assert.equal(r.match("/api/v1/clusters/c1/jobs/j/extra"), undefined);
   assert.equal(r.specificity, 4);
@@ -24,7 +28,11 @@ test("constraints", () => {
   assert.deepEqual(r.match("/api/n/42/abc"), { id: "42", name: "abc" });
   assert.equal(r.match("/api/n/x/abc"), undefined);
   assert.equal(r.match("/api/n/42/ab1"), undefined);
-  assert.deepEqual(r.match("/api/n/1/a/0f8fad5b-d9cb-469f-a165-70867728950e"), { id: "1", name: "a", g: "0f8fad5b-d9cb-469f-a165-70867728950e" });
+  assert.deepEqual(r.match("/api/n/1/a/0f8fad5b-d9cb-469f-a165-70867728950e"), {
+    id: "1",
+    name: "a",
+    g: "0f8fad5b-d9cb-469f-a165-70867728950e",
+  });
   assert.equal(r.match("/api/n/1/a/not-a-guid"), undefined);
   const re = compileRouteTemplate("api/p/{pool:regex(^[a-z][a-z0-9]*$)}");
   assert.deepEqual(re.match("/api/p/pool1"), { pool: "pool1" });

@@ -4,10 +4,11 @@ import { clusterView, managedClusterStateOf, poolNameOf, sandboxPoolsOf } from "
 import type { PoolCapacity } from "../../sandbox/poolCapacity.js";
 import type { SandboxArm } from "../../sandbox/sandboxArm.js";
 import type { SandboxFlavorNames } from "../../sandbox/sandboxFlavor.js";
-import type { ClusterRef } from "../armOperations.js";
+import type { ArmLroRequest, ClusterRef } from "../armOperations.js";
 import type { OperationKindDefinition } from "../operationKinds.js";
 import { actionStep, lroStep, type StepContext, type StepDefinition } from "../steps.js";
 import { waitForRuntimeClassStep } from "./sandboxPoolRuntimeClassStep.js";
+import type { SandboxPoolInput } from "./sandboxPoolKinds.js";
 
 /** Input of `CreateCluster` (stored in the row; no secrets). */
 export interface CreateClusterInput {
@@ -36,8 +37,24 @@ export interface EnableSandboxingInput {
 }
 
 /** The default pool of a new cluster: the sandbox runtime on Azure Linux (`az aks create --os-sku AzureLinux --workload-runtime …`). */
-export function sandboxPoolProfile(flavor: SandboxFlavorNames, name: string, vmSize: string, count: number, mode: "System" | "User"): Record<string, unknown> {
+export function sandboxPoolProfile(
+  flavor: SandboxFlavorNames,
+  name: string,
+  vmSize: string,
+  count: number,
+  mode: "System" | "User",
+): Record<string, unknown> {
   return { name, count, vmSize, mode, osType: "Linux", osSKU: flavor.osSku, workloadRuntime: flavor.workloadRuntime };
+}
+
+/**
+ * A DNS prefix AKS accepts for a cluster name: 1–54 characters, letters,
+ * digits and hyphens, starting and ending with a letter or digit (cluster
+ * names may also hold `_`, and may start or end with one).
+ */
+export function dnsPrefixFor(clusterName: string): string {
+  const trim = (s: string): string => s.replace(/^[^a-zA-Z0-9]+|[^a-zA-Z0-9]+$/g, "");
+  return trim(trim(clusterName.replace(/[^a-zA-Z0-9-]+/g, "-")).slice(0, 54)) || "aks";
 }
 
 /**
@@ -46,16 +63,30 @@ export function sandboxPoolProfile(flavor: SandboxFlavorNames, name: string, vmS
  * Kubernetes version (AKS's default when absent) and one System pool
  * `system` running the flavour's sandbox runtime.
  */
-export function sandboxClusterBody(flavor: SandboxFlavorNames, cluster: ClusterRef, options: { location: string; kubernetesVersion?: string; vmSize: string; count: number }): Record<string, unknown> {
-  const dnsPrefix = cluster.clusterName.replace(/[^a-zA-Z0-9-]/g, "-").replace(/^-+|-+$/g, "").slice(0, 54) || "aks";
+export function sandboxClusterBody(
+  flavor: SandboxFlavorNames,
+  cluster: ClusterRef,
+  options: { location: string; kubernetesVersion?: string; vmSize: string; count: number },
+): Record<string, unknown> {
+  const dnsPrefix = dnsPrefixFor(cluster.clusterName);
   return {
     location: options.location,
     identity: { type: "SystemAssigned" },
     dnsPrefix,
     ...(options.kubernetesVersion !== undefined ? { kubernetesVersion: options.kubernetesVersion } : {}),
     agentPoolProfiles: [sandboxPoolProfile(flavor, "system", options.vmSize, options.count, "System")],
+    // Azure CNI powered by Cilium: the network policy engine that enforces the jobs' NetworkPolicies.
+    networkProfile: { ...SANDBOX_NETWORK_PROFILE },
   };
 }
+
+/** The network profile of clusters the product creates (AKS swagger `ContainerServiceNetworkProfile`). */
+export const SANDBOX_NETWORK_PROFILE = Object.freeze({
+  networkPlugin: "azure",
+  networkPluginMode: "overlay",
+  networkDataplane: "cilium",
+  networkPolicy: "cilium",
+});
 
 const BUSY = ["Creating", "Updating", "Scaling", "Upgrading", "Deleting", "Starting", "Stopping"];
 
@@ -66,23 +97,41 @@ export interface ClusterKindDependencies {
   readonly flavor: SandboxFlavorNames;
 }
 
-function viewResult(deps: ClusterKindDependencies, data: Readonly<Record<string, unknown>>, input: Readonly<Record<string, unknown>>): unknown {
-  const i = input as unknown as { cluster: ClusterRef; capacities?: Record<string, PoolCapacity> };
+function viewResult(
+  deps: ClusterKindDependencies,
+  data: Readonly<Record<string, unknown>>,
+  i: Readonly<{ cluster: ClusterRef; capacities?: Record<string, PoolCapacity> }>,
+): unknown {
   const resource = data.cluster as Record<string, unknown> | undefined;
   if (!resource) return undefined;
   const state = managedClusterStateOf(resource, i.cluster.clusterName);
   const caps = i.capacities ?? {};
-  return clusterView(i.cluster, state, deps.flavor, data.runtimeClass !== undefined, (size) => (size ? caps[size.toLowerCase()] : undefined));
+  return clusterView(i.cluster, state, deps.flavor, data.runtimeClass !== undefined, (size) =>
+    size ? caps[size.toLowerCase()] : undefined,
+  );
 }
 
 /** A cluster resource small enough for the row: only what the view needs. */
 function compactCluster(resource: unknown): Record<string, unknown> {
   const r = (resource ?? {}) as Record<string, unknown>;
   const profiles = Array.isArray(r.agentPoolProfiles) ? (r.agentPoolProfiles as Record<string, unknown>[]) : [];
-  const pick = (o: Record<string, unknown>, keys: string[]): Record<string, unknown> => Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]]));
+  const pick = (o: Record<string, unknown>, keys: string[]): Record<string, unknown> =>
+    Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]]));
   return {
     ...pick(r, ["id", "name", "location", "kubernetesVersion", "currentKubernetesVersion", "provisioningState"]),
-    agentPoolProfiles: profiles.map((p) => pick(p, ["name", "count", "vmSize", "mode", "osSKU", "workloadRuntime", "provisioningState"])),
+    ...(r.networkProfile && typeof r.networkProfile === "object"
+      ? {
+          networkProfile: pick(r.networkProfile as Record<string, unknown>, [
+            "networkPlugin",
+            "networkPluginMode",
+            "networkDataplane",
+            "networkPolicy",
+          ]),
+        }
+      : {}),
+    agentPoolProfiles: profiles.map((p) =>
+      pick(p, ["name", "count", "vmSize", "mode", "osSKU", "workloadRuntime", "provisioningState"]),
+    ),
   };
 }
 
@@ -92,15 +141,16 @@ function compactCluster(resource: unknown): Record<string, unknown> {
  * its probe adopts a cluster an earlier crashed attempt created) and
  * `WaitForRuntimeClass`. Deadline 2 h. The result is the cluster view.
  */
-export function createClusterKind(deps: ClusterKindDependencies): OperationKindDefinition {
-  const inputOf = (c: StepContext): CreateClusterInput => c.input as unknown as CreateClusterInput;
+export function createClusterKind(deps: ClusterKindDependencies): OperationKindDefinition<CreateClusterInput> {
+  const inputOf = (c: StepContext<CreateClusterInput>): Readonly<CreateClusterInput> => c.input;
   return {
     kind: "CreateCluster",
     steps: [
       actionStep("EnsureResourceGroup", async (context) => {
         const i = inputOf(context);
         context.countArmCall();
-        if (await deps.arm.resourceGroupExists(i.cluster.subscriptionId, i.cluster.resourceGroup, context.call)) return { data: { resourceGroupCreated: false } };
+        if (await deps.arm.resourceGroupExists(i.cluster.subscriptionId, i.cluster.resourceGroup, context.call))
+          return { data: { resourceGroupCreated: false } };
         context.countArmCall();
         await deps.arm.createResourceGroup(i.cluster.subscriptionId, i.cluster.resourceGroup, i.location, context.call);
         return { data: { resourceGroupCreated: true } };
@@ -135,8 +185,8 @@ export function createClusterKind(deps: ClusterKindDependencies): OperationKindD
  * counts as deleted); the cached Kubernetes credentials of the cluster are
  * dropped. Deadline 2 h. Result `{name, deleted: true}`.
  */
-export function deleteClusterKind(deps: ClusterKindDependencies): OperationKindDefinition {
-  const inputOf = (c: StepContext): DeleteClusterInput => c.input as unknown as DeleteClusterInput;
+export function deleteClusterKind(deps: ClusterKindDependencies): OperationKindDefinition<DeleteClusterInput> {
+  const inputOf = (c: StepContext<DeleteClusterInput>): Readonly<DeleteClusterInput> => c.input;
   return {
     kind: "DeleteCluster",
     steps: [
@@ -167,10 +217,13 @@ export function deleteClusterKind(deps: ClusterKindDependencies): OperationKindD
 }
 
 /**
- * The `az aks update` PUT body: the managed cluster as ARM returns it,
- * unchanged, plus one User pool with the flavour's workload runtime when no
- * pool runs it and `addPool` is given. Reads the cluster (one ARM GET).
- * @returns step data `{updateBody, addedPool?}`
+ * What the `az aks update` re-PUT must change: nothing, or one User pool
+ * with the flavour's workload runtime when no pool runs it and `addPool` is
+ * given. Reads the cluster (one ARM GET) to decide. The re-PUT itself
+ * (`managedClusterUpdate`) reads the cluster again as raw JSON when it
+ * starts and sends that document back unchanged but for this pool, so the
+ * row never holds the cluster document (nor any secret in it).
+ * @returns step data `{addAgentPool?, addedPool?}`
  */
 async function sandboxingUpdateBody(
   deps: ClusterKindDependencies,
@@ -182,23 +235,36 @@ async function sandboxingUpdateBody(
   context.countArmCall();
   const found = await deps.arm.getCluster(cluster, apiVersion, context.call);
   if (!found) throw new SandboxError("NotFound", `Cluster "${cluster.clusterName}" no longer exists.`);
-  const body: Record<string, unknown> = { ...found.resource };
-  const profiles = Array.isArray(body.agentPoolProfiles) ? [...(body.agentPoolProfiles as Record<string, unknown>[])] : [];
   const hasSandboxPool = sandboxPoolsOf(found, deps.flavor).length > 0;
-  let added: string | undefined;
-  if (!hasSandboxPool && addPool) {
-    if (found.pools.some((p) => poolNameOf(p) === addPool.name)) {
-      throw new SandboxError("Conflict", `Pool "${addPool.name}" exists and does not run ${deps.flavor.workloadRuntime}; pick another poolName.`, { target: "poolName" });
-    }
-    profiles.push(sandboxPoolProfile(deps.flavor, addPool.name, addPool.vmSize, addPool.count, "User"));
-    added = addPool.name;
+  if (hasSandboxPool || !addPool) return { addAgentPool: null };
+  if (found.pools.some((p) => poolNameOf(p) === addPool.name)) {
+    throw new SandboxError(
+      "Conflict",
+      `Pool "${addPool.name}" exists and does not run ${deps.flavor.workloadRuntime}; pick another poolName.`,
+      { target: "poolName" },
+    );
   }
-  body.agentPoolProfiles = profiles;
-  return { updateBody: body, ...(added ? { addedPool: added } : {}) };
+  return {
+    addAgentPool: sandboxPoolProfile(deps.flavor, addPool.name, addPool.vmSize, addPool.count, "User"),
+    addedPool: addPool.name,
+  };
+}
+
+/** The lossless re-PUT request of the update steps. */
+function updateRequest(
+  cluster: ClusterRef,
+  apiVersion: string,
+  data: Readonly<Record<string, unknown>>,
+): ArmLroRequest {
+  const addAgentPool = data.addAgentPool as Record<string, unknown> | null | undefined;
+  return { kind: "managedClusterUpdate", cluster, apiVersion, ...(addAgentPool ? { addAgentPool } : {}) };
 }
 
 /** Runs `step` only when `needed`; otherwise the step is done at once (no ARM call). */
-function onlyWhen(step: StepDefinition, needed: (context: StepContext) => boolean): StepDefinition {
+function onlyWhen<TInput extends object>(
+  step: StepDefinition<TInput>,
+  needed: (context: StepContext<TInput>) => boolean,
+): StepDefinition<TInput> {
   return {
     ...step,
     async advance(context) {
@@ -215,34 +281,53 @@ function onlyWhen(step: StepDefinition, needed: (context: StepContext) => boolea
  * AKS reconcile the sandbox runtime) and wait again. When the class shows up
  * in time, the update steps are done at once without an ARM call.
  */
-export function runtimeClassOrEnableSandboxingSteps(deps: ClusterKindDependencies, giveUpAfterChecks = 12): StepDefinition[] {
-  const needed = (context: StepContext): boolean => context.data.runtimeClassMissing === true;
-  const cluster = (context: StepContext): { cluster: ClusterRef; apiVersion: string } => {
-    const i = context.input as { pool: ClusterRef; apiVersion: string };
-    return { cluster: { subscriptionId: i.pool.subscriptionId, resourceGroup: i.pool.resourceGroup, clusterName: i.pool.clusterName }, apiVersion: i.apiVersion };
+export function runtimeClassOrEnableSandboxingSteps(
+  deps: ClusterKindDependencies,
+  giveUpAfterChecks = 12,
+): StepDefinition<SandboxPoolInput>[] {
+  const needed = (context: StepContext<SandboxPoolInput>): boolean => context.data.runtimeClassMissing === true;
+  const cluster = (context: StepContext<SandboxPoolInput>): { cluster: ClusterRef; apiVersion: string } => {
+    const i = context.input;
+    return {
+      cluster: {
+        subscriptionId: i.pool.subscriptionId,
+        resourceGroup: i.pool.resourceGroup,
+        clusterName: i.pool.clusterName,
+      },
+      apiVersion: i.apiVersion,
+    };
   };
   return [
-    waitForRuntimeClassStep({ kubernetes: deps.kubernetes, runtimeClassName: deps.flavor.runtimeClassName }, "WaitForRuntimeClass", { giveUpAfterChecks }),
+    waitForRuntimeClassStep(
+      { kubernetes: deps.kubernetes, runtimeClassName: deps.flavor.runtimeClassName },
+      "WaitForRuntimeClass",
+      { giveUpAfterChecks },
+    ),
     onlyWhen(
-      actionStep("PrepareEnableSandboxing", async (context) => {
+      actionStep<SandboxPoolInput>("PrepareEnableSandboxing", async (context) => {
         const c = cluster(context);
         return { data: await sandboxingUpdateBody(deps, c.cluster, c.apiVersion, context) };
       }),
       needed,
     ),
     onlyWhen(
-      lroStep({
+      lroStep<SandboxPoolInput>({
         name: "EnableSandboxing",
         typicalSeconds: 240,
         request: (context) => {
           const c = cluster(context);
-          return { kind: "managedClusterPut", cluster: c.cluster, body: context.data.updateBody as Record<string, unknown>, apiVersion: c.apiVersion };
+          return updateRequest(c.cluster, c.apiVersion, context.data);
         },
-        onSucceeded: () => ({ data: { updateBody: null } }),
       }),
       needed,
     ),
-    onlyWhen(waitForRuntimeClassStep({ kubernetes: deps.kubernetes, runtimeClassName: deps.flavor.runtimeClassName }, "ConfirmRuntimeClass"), needed),
+    onlyWhen(
+      waitForRuntimeClassStep(
+        { kubernetes: deps.kubernetes, runtimeClassName: deps.flavor.runtimeClassName },
+        "ConfirmRuntimeClass",
+      ),
+      needed,
+    ),
   ];
 }
 
@@ -259,8 +344,8 @@ export function runtimeClassOrEnableSandboxingSteps(deps: ClusterKindDependencie
  * Existing pools are never converted (AKS cannot change a pool's workload
  * runtime in place). Deadline 2 h. The result is the cluster view.
  */
-export function enableSandboxingKind(deps: ClusterKindDependencies): OperationKindDefinition {
-  const inputOf = (c: StepContext): EnableSandboxingInput => c.input as unknown as EnableSandboxingInput;
+export function enableSandboxingKind(deps: ClusterKindDependencies): OperationKindDefinition<EnableSandboxingInput> {
+  const inputOf = (c: StepContext<EnableSandboxingInput>): Readonly<EnableSandboxingInput> => c.input;
   return {
     kind: "EnableSandboxing",
     steps: [
@@ -273,9 +358,9 @@ export function enableSandboxingKind(deps: ClusterKindDependencies): OperationKi
         typicalSeconds: 240,
         request: (context) => {
           const i = inputOf(context);
-          return { kind: "managedClusterPut", cluster: i.cluster, body: context.data.updateBody as Record<string, unknown>, apiVersion: i.apiVersion };
+          return updateRequest(i.cluster, i.apiVersion, context.data);
         },
-        onSucceeded: (result) => ({ data: { cluster: compactCluster(result), updateBody: null } }),
+        onSucceeded: (result) => ({ data: { cluster: compactCluster(result) } }),
       }),
       waitForRuntimeClassStep({ kubernetes: deps.kubernetes, runtimeClassName: deps.flavor.runtimeClassName }),
     ],

@@ -4,6 +4,7 @@ import type { SandboxFlavorNames } from "../../sandbox/sandboxFlavor.js";
 import type { AgentPoolRef, AgentPoolSpec, AgentPoolState } from "../armOperations.js";
 import type { OperationKindDefinition } from "../operationKinds.js";
 import { lroStep, type StepContext, type StepDefinition } from "../steps.js";
+import { canonicalArmState } from "../../sandbox/armState.js";
 
 /** Input of `CreateSandboxPool` / `DeleteSandboxPool` operations (stored in the row). */
 export interface SandboxPoolInput {
@@ -27,26 +28,35 @@ export interface SandboxPoolView {
 }
 
 /** A pool view from ARM's agent pool (SDK model, flattened). */
-export function sandboxPoolView(name: string, pool: Record<string, unknown> | AgentPoolState | undefined): SandboxPoolView {
-  const p: Record<string, unknown> = (pool && "resource" in pool ? (pool.resource as Record<string, unknown>) : (pool)) ?? {};
+export function sandboxPoolView(
+  name: string,
+  pool: Record<string, unknown> | AgentPoolState | undefined,
+): SandboxPoolView {
+  const p: Record<string, unknown> =
+    (pool && "resource" in pool ? (pool.resource as Record<string, unknown>) : pool) ?? {};
   return {
     name,
     vmSize: typeof p.vmSize === "string" ? p.vmSize : undefined,
     nodeCount: typeof p.count === "number" ? p.count : undefined,
-    workloadRuntime: typeof p.workloadRuntime === "string" ? p.workloadRuntime : undefined,
-    osSku: typeof p.osSKU === "string" ? p.osSKU : undefined,
-    provisioningState: typeof p.provisioningState === "string" ? p.provisioningState : "Succeeded",
+    workloadRuntime: typeof p.workloadRuntime === "string" ? canonicalArmState(p.workloadRuntime) : undefined,
+    osSku: typeof p.osSKU === "string" ? canonicalArmState(p.osSKU) : undefined,
+    provisioningState: typeof p.provisioningState === "string" ? canonicalArmState(p.provisioningState) : "Succeeded",
   };
 }
 
 /** True when ARM's pool already is what `spec` asks for (so a PUT would change nothing). */
 export function poolMatches(state: AgentPoolState, spec: AgentPoolSpec): boolean {
-  return state.vmSize?.toLowerCase() === spec.vmSize.toLowerCase() && state.count === spec.count && state.workloadRuntime === spec.workloadRuntime && state.osSKU === spec.osSKU;
+  return (
+    state.vmSize?.toLowerCase() === spec.vmSize.toLowerCase() &&
+    state.count === spec.count &&
+    state.workloadRuntime === spec.workloadRuntime &&
+    state.osSKU === spec.osSKU
+  );
 }
 
 const BUSY_STATES = ["Creating", "Updating", "Scaling", "Upgrading", "Deleting", "Starting", "Stopping"];
 
-const input = (context: StepContext): SandboxPoolInput => context.input as unknown as SandboxPoolInput;
+const input = (context: StepContext<SandboxPoolInput>): Readonly<SandboxPoolInput> => context.input;
 
 /**
  * Step `CreateAgentPool`: agent pool PUT (workloadRuntime, osSKU, vmSize,
@@ -54,8 +64,8 @@ const input = (context: StepContext): SandboxPoolInput => context.input as unkno
  * attempt already created; cancel aborts it with AKS operation-abort.
  * Typical duration 180 s (first poll at 162 s, then every 10 s).
  */
-export function agentPoolPutStep(name = "CreateAgentPool"): StepDefinition {
-  return lroStep({
+export function agentPoolPutStep(name = "CreateAgentPool"): StepDefinition<SandboxPoolInput> {
+  return lroStep<SandboxPoolInput>({
     name,
     typicalSeconds: 180,
     request: (context) => {
@@ -68,7 +78,8 @@ export function agentPoolPutStep(name = "CreateAgentPool"): StepDefinition {
       const state = await context.arm.getAgentPool(i.pool, i.apiVersion, context.call);
       if (!state) return { type: "start" };
       if (BUSY_STATES.includes(state.provisioningState)) return { type: "inProgress" };
-      if (state.provisioningState === "Succeeded" && poolMatches(state, i.spec!)) return { type: "done", result: state.resource };
+      if (state.provisioningState === "Succeeded" && poolMatches(state, i.spec!))
+        return { type: "done", result: state.resource };
       return { type: "start" };
     },
     abort: async (context) => {
@@ -84,8 +95,8 @@ export function agentPoolPutStep(name = "CreateAgentPool"): StepDefinition {
 }
 
 /** Step `DeleteAgentPool`: agent pool DELETE as an LRO (typical 150 s); its probe treats a missing pool as done. */
-export function agentPoolDeleteStep(name = "DeleteAgentPool"): StepDefinition {
-  return lroStep({
+export function agentPoolDeleteStep(name = "DeleteAgentPool"): StepDefinition<SandboxPoolInput> {
+  return lroStep<SandboxPoolInput>({
     name,
     typicalSeconds: 150,
     request: (context) => {
@@ -105,7 +116,10 @@ export function agentPoolDeleteStep(name = "DeleteAgentPool"): StepDefinition {
       context.countArmCall();
       await context.arm.abortAgentPoolOperation(i.pool, i.apiVersion, context.call);
     },
-    onSucceeded: (_result, context) => ({ data: { deleted: input(context).pool.poolName }, result: { name: input(context).pool.poolName, deleted: true } }),
+    onSucceeded: (_result, context) => ({
+      data: { deleted: input(context).pool.poolName },
+      result: { name: input(context).pool.poolName, deleted: true },
+    }),
   });
 }
 
@@ -115,24 +129,28 @@ export function agentPoolDeleteStep(name = "DeleteAgentPool"): StepDefinition {
  * through the cluster's Kubernetes API). Deadline 1 h. The result is the
  * pool view with the capacity recorded in the input.
  */
-export function createSandboxPoolKind(after: readonly StepDefinition[] = []): OperationKindDefinition {
+export function createSandboxPoolKind(
+  after: readonly StepDefinition<SandboxPoolInput>[] = [],
+): OperationKindDefinition<SandboxPoolInput> {
   return {
     kind: "CreateSandboxPool",
     steps: [agentPoolPutStep(), ...after],
     deadlineSeconds: 3600,
     result: (data, input) => {
       const capacity = (input as Partial<SandboxPoolInput>).capacity;
-      return data.pool && typeof data.pool === "object" ? { ...(data.pool as SandboxPoolView), ...(capacity ? { capacity } : {}) } : data.pool;
+      return data.pool && typeof data.pool === "object"
+        ? { ...(data.pool as SandboxPoolView), ...(capacity ? { capacity } : {}) }
+        : data.pool;
     },
   };
 }
 
 /** `DeleteSandboxPool`: the agent pool DELETE. Deadline 1 h. */
-export function deleteSandboxPoolKind(): OperationKindDefinition {
+export function deleteSandboxPoolKind(): OperationKindDefinition<SandboxPoolInput> {
   return { kind: "DeleteSandboxPool", steps: [agentPoolDeleteStep()], deadlineSeconds: 3600 };
 }
 
-/** The request body of `putSandboxPool` (API.md, Sandbox pools). */
+/** The request body of `putSandboxPool` (docs/api-conventions.md, Sandbox pools). */
 export interface SandboxPoolBody {
   vmSize: string;
   nodeCount: number;
@@ -165,4 +183,3 @@ export interface SandboxPoolPreflightRequest {
 export interface SandboxPoolPreflight {
   check(request: SandboxPoolPreflightRequest): Promise<PreflightReport>;
 }
-

@@ -34,7 +34,11 @@ export interface RuntimeClassWaitOptions {
  * sandbox workload runtime is up. Checks every 5 service seconds at first,
  * growing to 60 s; it never writes. Its data is `runtimeClass {name, handler}`.
  */
-export function waitForRuntimeClassStep(deps: RuntimeClassWaitDependencies, name = "WaitForRuntimeClass", options: RuntimeClassWaitOptions = {}): StepDefinition {
+export function waitForRuntimeClassStep(
+  deps: RuntimeClassWaitDependencies,
+  name = "WaitForRuntimeClass",
+  options: RuntimeClassWaitOptions = {},
+): StepDefinition {
   return waitForStep({
     name,
     intervalSeconds: 5,
@@ -43,12 +47,23 @@ export function waitForRuntimeClassStep(deps: RuntimeClassWaitDependencies, name
       const cluster = clusterOfInput(context);
       const kube = await deps.kubernetes.forCluster(cluster);
       const rc = await kube.getRuntimeClass(deps.runtimeClassName);
-      if (rc) return { done: true, data: { runtimeClass: { name: rc.name, handler: rc.handler }, runtimeClassMissing: false } };
+      if (rc)
+        return {
+          done: true,
+          data: { runtimeClass: { name: rc.name, handler: rc.handler }, runtimeClassMissing: false },
+        };
       const checks = (context.state as { checks?: number }).checks ?? 0;
       if (options.giveUpAfterChecks !== undefined && checks + 1 >= options.giveUpAfterChecks) {
-        return { done: true, message: `RuntimeClass ${deps.runtimeClassName} did not appear in cluster ${cluster.clusterName}`, data: { runtimeClassMissing: true } };
+        return {
+          done: true,
+          message: `RuntimeClass ${deps.runtimeClassName} did not appear in cluster ${cluster.clusterName}`,
+          data: { runtimeClassMissing: true },
+        };
       }
-      return { done: false, message: `Waiting for RuntimeClass ${deps.runtimeClassName} to appear in cluster ${cluster.clusterName}` };
+      return {
+        done: false,
+        message: `Waiting for RuntimeClass ${deps.runtimeClassName} to appear in cluster ${cluster.clusterName}`,
+      };
     },
   });
 }

@@ -1,8 +1,19 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { ApiException, BatchV1Api, CoreV1Api, NodeV1Api, type V1Job } from "@kubernetes/client-node";
-import { KubernetesSchemaValidator, type KubernetesSchemaKind } from "../../../../src/emulators/kubernetes/kubernetesSchemaValidator.js";
-import { addTestCluster, eventually, jobManifest, rawRequest, startKubernetesTestEnv, testPool, type KubernetesTestEnv } from "../../../support/kubernetesTestCluster.js";
+import {
+  KubernetesSchemaValidator,
+  type KubernetesSchemaKind,
+} from "../../../../src/emulators/kubernetes/kubernetesSchemaValidator.js";
+import {
+  addTestCluster,
+  eventually,
+  jobManifest,
+  rawRequest,
+  startKubernetesTestEnv,
+  testPool,
+  type KubernetesTestEnv,
+} from "../../../support/kubernetesTestCluster.js";
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- wire JSON is probed freely in assertions */
 
@@ -46,12 +57,23 @@ describe("Kubernetes emulator contract (client-node + official schemas)", () => 
     assert.deepEqual(api.json.versions, ["v1"]);
     const groups = await rawRequest(env, "GET", "/apis");
     assert.equal(groups.json.kind, "APIGroupList");
-    assert.deepEqual(groups.json.groups.map((g: any) => g.name).sort(), ["batch", "node.k8s.io"]);
-    for (const [path, resource] of [["/api/v1", "pods"], ["/apis/batch/v1", "jobs"], ["/apis/node.k8s.io/v1", "runtimeclasses"]] as const) {
+    assert.deepEqual(groups.json.groups.map((g: any) => g.name).sort(), ["batch", "networking.k8s.io", "node.k8s.io"]);
+    for (const [path, resource] of [
+      ["/api/v1", "pods"],
+      ["/api/v1", "resourcequotas"],
+      ["/api/v1", "limitranges"],
+      ["/api/v1", "serviceaccounts"],
+      ["/apis/batch/v1", "jobs"],
+      ["/apis/node.k8s.io/v1", "runtimeclasses"],
+      ["/apis/networking.k8s.io/v1", "networkpolicies"],
+    ] as const) {
       const list = await rawRequest(env, "GET", path);
       assert.equal(list.headers["content-type"], "application/json");
       assertSchema("APIResourceList", list.json);
-      assert.ok(list.json.resources.some((r: any) => r.name === resource), `${path} lists ${resource}`);
+      assert.ok(
+        list.json.resources.some((r: any) => r.name === resource),
+        `${path} lists ${resource}`,
+      );
     }
   });
 
@@ -82,16 +104,41 @@ describe("Kubernetes emulator contract (client-node + official schemas)", () => 
     assertSchema("RuntimeClass", raw.json.items[0]);
 
     const plain = addTestCluster(env.cloud, "plain", [testPool({ name: "system", workloadRuntime: "OCIContainer" })]);
-    const none = await rawRequest(env, "GET", "/apis/node.k8s.io/v1/runtimeclasses", { clusterKey: plain.key, token: plain.bearerToken });
+    const none = await rawRequest(env, "GET", "/apis/node.k8s.io/v1/runtimeclasses", {
+      clusterKey: plain.key,
+      token: plain.bearerToken,
+    });
     assert.deepEqual(none.json.items, []);
     // A GA-flavour pool still provisioning: no class until it has succeeded once.
-    env.cloud.upsertPool(plain.key, testPool({ name: "kata", workloadRuntime: "KataVmIsolation", provisioningState: "Creating", everSucceeded: false }));
-    const missing = await rawRequest(env, "GET", "/apis/node.k8s.io/v1/runtimeclasses/kata-vm-isolation", { clusterKey: plain.key, token: plain.bearerToken });
+    env.cloud.upsertPool(
+      plain.key,
+      testPool({
+        name: "kata",
+        workloadRuntime: "KataVmIsolation",
+        provisioningState: "Creating",
+        everSucceeded: false,
+      }),
+    );
+    const missing = await rawRequest(env, "GET", "/apis/node.k8s.io/v1/runtimeclasses/kata-vm-isolation", {
+      clusterKey: plain.key,
+      token: plain.bearerToken,
+    });
     assert.equal(missing.status, 404);
     assert.equal(missing.json.reason, "NotFound");
     assert.equal(missing.json.message, 'runtimeclasses.node.k8s.io "kata-vm-isolation" not found');
-    env.cloud.upsertPool(plain.key, testPool({ name: "kata", workloadRuntime: "KataVmIsolation", provisioningState: "Succeeded", everSucceeded: true }));
-    const ga = await rawRequest(env, "GET", "/apis/node.k8s.io/v1/runtimeclasses/kata-vm-isolation", { clusterKey: plain.key, token: plain.bearerToken });
+    env.cloud.upsertPool(
+      plain.key,
+      testPool({
+        name: "kata",
+        workloadRuntime: "KataVmIsolation",
+        provisioningState: "Succeeded",
+        everSucceeded: true,
+      }),
+    );
+    const ga = await rawRequest(env, "GET", "/apis/node.k8s.io/v1/runtimeclasses/kata-vm-isolation", {
+      clusterKey: plain.key,
+      token: plain.bearerToken,
+    });
     assert.equal(ga.status, 200);
     assert.deepEqual(ga.json.scheduling.nodeSelector, { "kubernetes.azure.com/kata-vm-isolation": "true" });
     const nodes = await rawRequest(env, "GET", "/api/v1/nodes", { clusterKey: plain.key, token: plain.bearerToken });
@@ -119,7 +166,9 @@ describe("Kubernetes emulator contract (client-node + official schemas)", () => 
       assertSchema("Status", body);
       return true;
     });
-    const bad = await rawRequest(env, "POST", "/api/v1/namespaces", { body: { apiVersion: "v1", kind: "Namespace", metadata: { name: "team.b" } } });
+    const bad = await rawRequest(env, "POST", "/api/v1/namespaces", {
+      body: { apiVersion: "v1", kind: "Namespace", metadata: { name: "team.b" } },
+    });
     assert.equal(bad.status, 422);
     assert.equal(bad.json.details.causes[0].field, "metadata.name");
   });
@@ -144,9 +193,18 @@ describe("Kubernetes emulator contract (client-node + official schemas)", () => 
     assert.equal(raw.json.kind, "Job");
     assert.equal(raw.json.apiVersion, "batch/v1");
 
-    const selected = await batch.listNamespacedJob({ namespace: "default", labelSelector: "app in (emulator-test),job-name=hello" });
-    assert.deepEqual(selected.items.map((j) => j.metadata?.name), ["hello"]);
-    const notSelected = await batch.listNamespacedJob({ namespace: "default", labelSelector: "app notin (emulator-test)" });
+    const selected = await batch.listNamespacedJob({
+      namespace: "default",
+      labelSelector: "app in (emulator-test),job-name=hello",
+    });
+    assert.deepEqual(
+      selected.items.map((j) => j.metadata?.name),
+      ["hello"],
+    );
+    const notSelected = await batch.listNamespacedJob({
+      namespace: "default",
+      labelSelector: "app notin (emulator-test)",
+    });
     assert.equal(notSelected.items.length, 0);
     const all = await batch.listJobForAllNamespaces();
     assert.ok(all.items.some((j) => j.metadata?.name === "hello"));
@@ -154,7 +212,10 @@ describe("Kubernetes emulator contract (client-node + official schemas)", () => 
     assertSchema("JobList", rawList.json);
     assert.equal(rawList.json.kind, "JobList");
 
-    const pods = await core.listNamespacedPod({ namespace: "default", labelSelector: "batch.kubernetes.io/job-name=hello" });
+    const pods = await core.listNamespacedPod({
+      namespace: "default",
+      labelSelector: "batch.kubernetes.io/job-name=hello",
+    });
     assert.equal(pods.items.length, 1);
     const pod = pods.items[0];
     const podName = pod?.metadata?.name ?? "";
@@ -179,18 +240,40 @@ describe("Kubernetes emulator contract (client-node + official schemas)", () => 
     assert.equal(badContainer.json.reason, "BadRequest");
 
     const events = await core.listNamespacedEvent({ namespace: "default", fieldSelector: "involvedObject.name=hello" });
-    assert.deepEqual(events.items.map((e) => e.reason), ["SuccessfulCreate", "Completed"]);
-    const eventsRaw = await rawRequest(env, "GET", "/api/v1/namespaces/default/events?fieldSelector=involvedObject.name%3Dhello");
+    assert.deepEqual(
+      events.items.map((e) => e.reason),
+      ["SuccessfulCreate", "Completed"],
+    );
+    const eventsRaw = await rawRequest(
+      env,
+      "GET",
+      "/api/v1/namespaces/default/events?fieldSelector=involvedObject.name%3Dhello",
+    );
     assertSchema("EventList", eventsRaw.json);
 
     await batch.deleteNamespacedJob({ name: "hello", namespace: "default", propagationPolicy: "Background" });
     await assert.rejects(batch.readNamespacedJob({ name: "hello", namespace: "default" }), (e) => {
       const { code, body } = statusOf(e);
       assert.equal(code, 404);
-      assert.deepEqual(body, { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message: 'jobs.batch "hello" not found', reason: "NotFound", details: { name: "hello", group: "batch", kind: "jobs" }, code: 404 });
+      assert.deepEqual(body, {
+        kind: "Status",
+        apiVersion: "v1",
+        metadata: {},
+        status: "Failure",
+        message: 'jobs.batch "hello" not found',
+        reason: "NotFound",
+        details: { name: "hello", group: "batch", kind: "jobs" },
+        code: 404,
+      });
       return true;
     });
-    await eventually(async () => ((await core.listNamespacedPod({ namespace: "default", labelSelector: "job-name=hello" })).items.length === 0 ? true : undefined), "pods of hello to be deleted");
+    await eventually(
+      async () =>
+        (await core.listNamespacedPod({ namespace: "default", labelSelector: "job-name=hello" })).items.length === 0
+          ? true
+          : undefined,
+      "pods of hello to be deleted",
+    );
   });
 
   test("validation: required fields and names → 422 Invalid with causes; unknown fields and wrong types → 400 strict decoding", async () => {
@@ -204,28 +287,45 @@ describe("Kubernetes emulator contract (client-node + official schemas)", () => 
     assert.equal(invalid.json.details.kind, "Job");
     assert.equal(invalid.json.details.group, "batch");
     const causes = invalid.json.details.causes.map((c: any) => `${c.reason} ${c.field}`).sort();
-    assert.deepEqual(causes, ["FieldValueInvalid metadata.name", "FieldValueRequired spec.template.spec.containers[0].name"]);
+    assert.deepEqual(causes, [
+      "FieldValueInvalid metadata.name",
+      "FieldValueRequired spec.template.spec.containers[0].name",
+    ]);
     assert.match(invalid.json.message, /^Job\.batch "Bad_Name" is invalid: \[/);
 
-    const always = await rawRequest(env, "POST", "/apis/batch/v1/namespaces/default/jobs", { body: jobManifest("always", {}, {}, { restartPolicy: "Always" }) });
+    const always = await rawRequest(env, "POST", "/apis/batch/v1/namespaces/default/jobs", {
+      body: jobManifest("always", {}, {}, { restartPolicy: "Always" }),
+    });
     assert.equal(always.status, 422);
     assert.deepEqual(always.json.details.causes, [
-      { reason: "FieldValueNotSupported", message: 'Unsupported value: "Always": supported values: "OnFailure", "Never"', field: "spec.template.spec.restartPolicy" },
+      {
+        reason: "FieldValueNotSupported",
+        message: 'Unsupported value: "Always": supported values: "OnFailure", "Never"',
+        field: "spec.template.spec.restartPolicy",
+      },
     ]);
 
-    const longName = await rawRequest(env, "POST", "/apis/batch/v1/namespaces/default/jobs", { body: jobManifest("j".repeat(64), {}) });
+    const longName = await rawRequest(env, "POST", "/apis/batch/v1/namespaces/default/jobs", {
+      body: jobManifest("j".repeat(64), {}),
+    });
     assert.equal(longName.status, 422);
     assert.equal(longName.json.details.causes[0].field, "spec.template.labels");
 
     const badLabel = jobManifest("badlabel", {});
     badLabel.metadata.labels = { "team/": "x" };
-    assert.equal((await rawRequest(env, "POST", "/apis/batch/v1/namespaces/default/jobs", { body: badLabel })).status, 422);
+    assert.equal(
+      (await rawRequest(env, "POST", "/apis/batch/v1/namespaces/default/jobs", { body: badLabel })).status,
+      422,
+    );
 
     const unknown = jobManifest("unknown", {}, { foo: 1 });
     const strict = await rawRequest(env, "POST", "/apis/batch/v1/namespaces/default/jobs", { body: unknown });
     assert.equal(strict.status, 400);
     assert.equal(strict.json.reason, "BadRequest");
-    assert.equal(strict.json.message, 'Job in version "batch/v1" cannot be handled as a Job: strict decoding error: unknown field "spec.foo"');
+    assert.equal(
+      strict.json.message,
+      'Job in version "batch/v1" cannot be handled as a Job: strict decoding error: unknown field "spec.foo"',
+    );
 
     const wrongType = jobManifest("wrongtype", {}, { backoffLimit: "six" });
     const typed = await rawRequest(env, "POST", "/apis/batch/v1/namespaces/default/jobs", { body: wrongType });
@@ -238,20 +338,39 @@ describe("Kubernetes emulator contract (client-node + official schemas)", () => 
       assert.equal(body.message, 'namespaces "nowhere" not found');
       return true;
     });
-    const missingImage = await rawRequest(env, "POST", "/api/v1/namespaces/default/pods", { body: { apiVersion: "v1", kind: "Pod", metadata: { name: "noimage" }, spec: { containers: [{ name: "c" }] } } });
+    const missingImage = await rawRequest(env, "POST", "/api/v1/namespaces/default/pods", {
+      body: { apiVersion: "v1", kind: "Pod", metadata: { name: "noimage" }, spec: { containers: [{ name: "c" }] } },
+    });
     assert.equal(missingImage.status, 422);
-    assert.deepEqual(missingImage.json.details.causes, [{ reason: "FieldValueRequired", message: "Required value", field: "spec.containers[0].image" }]);
-    assert.equal((await rawRequest(env, "GET", "/apis/batch/v1/namespaces/default/jobs")).json.items.length, 0, "nothing invalid was stored");
+    assert.deepEqual(missingImage.json.details.causes, [
+      { reason: "FieldValueRequired", message: "Required value", field: "spec.containers[0].image" },
+    ]);
+    assert.equal(
+      (await rawRequest(env, "GET", "/apis/batch/v1/namespaces/default/jobs")).json.items.length,
+      0,
+      "nothing invalid was stored",
+    );
   });
 
   test("auth: 401 Status without or with a wrong token; cluster A's token does not open cluster B; unknown cluster 404", async () => {
     for (const token of [null, "wrong-token"]) {
       const res = await rawRequest(env, "GET", "/api/v1/namespaces", { token });
       assert.equal(res.status, 401);
-      assert.deepEqual(res.json, { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message: "Unauthorized", reason: "Unauthorized", code: 401 });
+      assert.deepEqual(res.json, {
+        kind: "Status",
+        apiVersion: "v1",
+        metadata: {},
+        status: "Failure",
+        message: "Unauthorized",
+        reason: "Unauthorized",
+        code: 401,
+      });
     }
     const other = addTestCluster(env.cloud, "other", [testPool({ name: "pool1" })]);
-    const crossed = await rawRequest(env, "GET", "/api/v1/namespaces", { clusterKey: other.key, token: env.cluster.bearerToken });
+    const crossed = await rawRequest(env, "GET", "/api/v1/namespaces", {
+      clusterKey: other.key,
+      token: env.cluster.bearerToken,
+    });
     assert.equal(crossed.status, 401);
     const own = await rawRequest(env, "GET", "/api/v1/namespaces", { clusterKey: other.key, token: other.bearerToken });
     assert.equal(own.status, 200);
@@ -259,8 +378,14 @@ describe("Kubernetes emulator contract (client-node + official schemas)", () => 
     assert.equal(unknown.status, 404);
     assert.equal(unknown.json.kind, "Status");
     // Objects are per cluster: a job in one cluster is invisible in the other.
-    await batch.createNamespacedJob({ namespace: "default", body: jobManifest("isolated", { command: ["sleep", "1"] }) });
-    const otherJobs = await rawRequest(env, "GET", "/apis/batch/v1/jobs", { clusterKey: other.key, token: other.bearerToken });
+    await batch.createNamespacedJob({
+      namespace: "default",
+      body: jobManifest("isolated", { command: ["sleep", "1"] }),
+    });
+    const otherJobs = await rawRequest(env, "GET", "/apis/batch/v1/jobs", {
+      clusterKey: other.key,
+      token: other.bearerToken,
+    });
     assert.deepEqual(otherJobs.json.items, []);
     await batch.deleteNamespacedJob({ name: "isolated", namespace: "default", propagationPolicy: "Background" });
   });

@@ -24,14 +24,31 @@ describe("KubernetesClientFactory against the emulators (credentials from ARM)",
   before(async () => {
     azure = await startSimulatedAzure({ tls: await testTls(), timeScale: 0.001 });
     const options = { endpoint: azure.armUrl, httpClient: createTrustingHttpClient(azure.caCertPem) };
-    await new ResourceManagementClient(staticCredential, SUB, options).resourceGroups.createOrUpdate("rg-k8s", { location: "eastus" });
+    await new ResourceManagementClient(staticCredential, SUB, options).resourceGroups.createOrUpdate("rg-k8s", {
+      location: "eastus",
+    });
     const aks = new ContainerServiceClient(staticCredential, SUB, { ...options, apiVersion: STABLE });
     await aks.managedClusters.createOrUpdate("rg-k8s", "kata1", {
       location: "eastus",
       dnsPrefix: "kata1",
-      agentPoolProfiles: [{ name: "system", count: 1, vmSize: "Standard_D4s_v3", mode: "System", osType: "Linux", osSKU: "AzureLinux", workloadRuntime: "KataVmIsolation" }],
+      agentPoolProfiles: [
+        {
+          name: "system",
+          count: 1,
+          vmSize: "Standard_D4s_v3",
+          mode: "System",
+          osType: "Linux",
+          osSKU: "AzureLinux",
+          workloadRuntime: "KataVmIsolation",
+        },
+      ],
     });
-    const arm = new ArmClientFactory({ armEndpoint: azure.armUrl, simulate: true, simulatedCaCertPath: azure.caCertPath, azureAuthorityHost: undefined });
+    const arm = new ArmClientFactory({
+      armEndpoint: azure.armUrl,
+      simulate: true,
+      simulatedCaCertPath: azure.caCertPath,
+      azureAuthorityHost: undefined,
+    });
     factory = new KubernetesClientFactory({ kubeconfigs: new ArmKubeconfigSource(arm, STABLE) });
     k8s = await factory.forCluster(ref);
   });
@@ -70,7 +87,11 @@ describe("KubernetesClientFactory against the emulators (credentials from ARM)",
         backoffLimit: 0,
         template: {
           metadata: { labels: { app: "probe" } },
-          spec: { runtimeClassName: "kata-vm-isolation", restartPolicy: "Never", containers: [{ name: "main", image: "busybox", command: ["uname", "-r"] }] },
+          spec: {
+            runtimeClassName: "kata-vm-isolation",
+            restartPolicy: "Never",
+            containers: [{ name: "main", image: "busybox", command: ["uname", "-r"] }],
+          },
         },
       },
     });
@@ -96,13 +117,47 @@ describe("KubernetesClientFactory against the emulators (credentials from ARM)",
 
   test("API errors become SandboxErrors with the server's causes", async () => {
     await assert.rejects(
-      k8s.createJob("team-alpha", { apiVersion: "batch/v1", kind: "Job", metadata: { name: "Bad_Name" }, spec: { template: { spec: { restartPolicy: "Never", containers: [{ name: "c", image: "busybox" }] } } } }),
-      (error: unknown) => error instanceof SandboxError && error.code === "UpstreamFailed" && /Invalid/.test(error.message) && error.details.length > 0,
+      k8s.createJob("team-alpha", {
+        apiVersion: "batch/v1",
+        kind: "Job",
+        metadata: { name: "Bad_Name" },
+        spec: { template: { spec: { restartPolicy: "Never", containers: [{ name: "c", image: "busybox" }] } } },
+      }),
+      (error: unknown) =>
+        error instanceof SandboxError &&
+        error.code === "UpstreamFailed" &&
+        /Invalid/.test(error.message) &&
+        error.details.length > 0,
     );
-    await assert.rejects(k8s.readPodLog("team-alpha", "no-such-pod"), (error: unknown) => error instanceof SandboxError && error.code === "NotFound");
+    await assert.rejects(
+      k8s.readPodLog("team-alpha", "no-such-pod"),
+      (error: unknown) => error instanceof SandboxError && error.code === "NotFound",
+    );
+  });
+
+  test("a cluster being deleted is a Conflict carrying ARM's code, not an upstream failure", async () => {
+    const options = { endpoint: azure.armUrl, httpClient: createTrustingHttpClient(azure.caCertPem) };
+    const aks = new ContainerServiceClient(staticCredential, SUB, { ...options, apiVersion: STABLE });
+    await aks.managedClusters.createOrUpdate("rg-k8s", "doomed", {
+      location: "eastus",
+      dnsPrefix: "doomed",
+      agentPoolProfiles: [{ name: "system", count: 1, vmSize: "Standard_D4s_v3", mode: "System", osType: "Linux" }],
+    });
+    await aks.managedClusters.beginDelete("rg-k8s", "doomed");
+    await assert.rejects(
+      factory.forCluster({ ...ref, clusterName: "doomed" }),
+      (error: unknown) =>
+        error instanceof SandboxError &&
+        error.code === "Conflict" &&
+        error.details[0]?.code === "OperationNotAllowed" &&
+        /being deleted/.test(error.message),
+    );
   });
 
   test("an unknown cluster is NotFound from ARM", async () => {
-    await assert.rejects(factory.forCluster({ ...ref, clusterName: "missing" }), (error: unknown) => error instanceof SandboxError && error.code === "NotFound");
+    await assert.rejects(
+      factory.forCluster({ ...ref, clusterName: "missing" }),
+      (error: unknown) => error instanceof SandboxError && error.code === "NotFound",
+    );
   });
 });

@@ -30,12 +30,23 @@ describe("operation deadlines, retention and transient backoff", () => {
   });
 
   function setup(): { store: TableOperationStore; engine: OperationEngine } {
-    const store = new TableOperationStore({ connectionString: azurite.connectionString, allowInsecure: true }, `ops${randomUUID().replace(/-/g, "").slice(0, 16)}`);
+    const store = new TableOperationStore(
+      { connectionString: azurite.connectionString, allowInsecure: true },
+      `ops${randomUUID().replace(/-/g, "").slice(0, 16)}`,
+    );
     const kinds = new OperationKindRegistry([
       // Never finishes: only the deadline ends it.
-      { kind: "RegisterSandboxFeature", deadlineSeconds: 3600, steps: [waitForStep({ name: "WaitForever", intervalSeconds: 60, check: async () => ({ done: false }) })] },
+      {
+        kind: "RegisterSandboxFeature",
+        deadlineSeconds: 3600,
+        steps: [waitForStep({ name: "WaitForever", intervalSeconds: 60, check: async () => ({ done: false }) })],
+      },
       // Finishes at once.
-      { kind: "EnableSandboxing", deadlineSeconds: 3600, steps: [actionStep("Done", async () => ({ result: { ok: true } }))] },
+      {
+        kind: "EnableSandboxing",
+        deadlineSeconds: 3600,
+        steps: [actionStep("Done", async () => ({ result: { ok: true } }))],
+      },
       // Fails transiently every time.
       {
         kind: "IsolationCheck",
@@ -48,11 +59,26 @@ describe("operation deadlines, retention and transient backoff", () => {
         ],
       },
     ]);
-    const engine = new OperationEngine({ store, arm: noArm, kinds, now: () => clock, random: () => 0.999, settings: { scale: 1, retentionDays: 30, backoffBaseSeconds: 5, backoffMaxSeconds: 300 } });
+    const engine = new OperationEngine({
+      store,
+      arm: noArm,
+      kinds,
+      now: () => clock,
+      random: () => 0.999,
+      settings: { scale: 1, retentionDays: 30, backoffBaseSeconds: 5, backoffMaxSeconds: 300 },
+    });
     return { store, engine };
   }
 
-  const request = (kind: SubmitRequest["kind"]): SubmitRequest => ({ kind, target: "/subscriptions/s/x", subscriptionId: "s", input: {}, createdBy: "tester", team: "alpha", correlationId: randomUUID() });
+  const request = (kind: SubmitRequest["kind"]): SubmitRequest => ({
+    kind,
+    target: "/subscriptions/s/x",
+    subscriptionId: "s",
+    input: {},
+    createdBy: "tester",
+    team: "alpha",
+    correlationId: randomUUID(),
+  });
 
   test("past its kind's deadline an operation ends Failed with OperationTimedOut", async () => {
     const { store, engine } = setup();
@@ -102,7 +128,13 @@ describe("operation deadlines, retention and transient backoff", () => {
     assert.match(final.lastError?.message ?? "", /HTTP 503/);
     assert.ok(flaky >= 9);
     assert.ok(waits[1]! < waits[4]!, `grows: ${waits.join(", ")}`);
-    assert.ok(waits.every((w) => w <= 300_000 + 10), `capped at 300 s: ${waits.join(", ")}`);
-    assert.ok(waits.slice(-2).every((w) => w >= 150_000), `reaches the cap: ${waits.join(", ")}`);
+    assert.ok(
+      waits.every((w) => w <= 300_000 + 10),
+      `capped at 300 s: ${waits.join(", ")}`,
+    );
+    assert.ok(
+      waits.slice(-2).every((w) => w >= 150_000),
+      `reaches the cap: ${waits.join(", ")}`,
+    );
   });
 });

@@ -1,9 +1,16 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createReadyCluster, SUB } from "../../../support/armTestSupport.js";
-import { createPoolRequest, poolRef, reconcileUntilDone, startEngineHarness, type EngineHarness } from "./engineHarness.js";
+import {
+  createPoolRequest,
+  poolRef,
+  reconcileUntilDone,
+  startEngineHarness,
+  type EngineHarness,
+} from "../../../support/engineHarness.js";
 
-const POOL_TEMPLATE = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters/{resourceName}/agentPools/{agentPoolName}";
+const POOL_TEMPLATE =
+  "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters/{resourceName}/agentPools/{agentPoolName}";
 
 describe("operations engine against Azurite and the ARM emulator", () => {
   let h: EngineHarness;
@@ -21,7 +28,14 @@ describe("operations engine against Azurite and the ARM emulator", () => {
     assert.ok(typeof op.stepState.pollerState === "string");
     const [done] = await reconcileUntilDone([engine], store, [op.id]);
     assert.equal(done!.status, "Succeeded", JSON.stringify(done));
-    assert.deepEqual(done!.result, { name: "kata1", vmSize: "Standard_D4s_v3", nodeCount: 1, workloadRuntime: "KataMshvVmIsolation", osSku: "AzureLinux", provisioningState: "Succeeded" });
+    assert.deepEqual(done!.result, {
+      name: "kata1",
+      vmSize: "Standard_D4s_v3",
+      nodeCount: 1,
+      workloadRuntime: "KataMshvVmIsolation",
+      osSku: "AzureLinux",
+      provisioningState: "Succeeded",
+    });
     assert.equal(done!.steps[0]!.status, "Succeeded");
     assert.equal(h.arm.arm.state.cluster(SUB, "rg-ops", "c1")!.pools.get("kata1")!.provisioningState, "Succeeded");
     assert.equal((await store.listActive()).length, 0);
@@ -30,13 +44,17 @@ describe("operations engine against Azurite and the ARM emulator", () => {
   test("crash between row and ARM call: the reconciler issues exactly one PUT", async () => {
     const store = h.newStore();
     const pool = poolRef("c1", "crash1");
-    const before = h.arm.arm.requestLog.entries().filter((e) => e.method === "PUT" && e.path.endsWith("/agentPools/crash1")).length;
+    const before = h.arm.arm.requestLog
+      .entries()
+      .filter((e) => e.method === "PUT" && e.path.endsWith("/agentPools/crash1")).length;
     const op = await h.newEngine(store).submit(createPoolRequest(pool, { startNow: false }));
     assert.equal(op.status, "NotStarted");
     const other = h.newEngine(store); // "another process"
     const [done] = await reconcileUntilDone([other], store, [op.id]);
     assert.equal(done!.status, "Succeeded");
-    const puts = h.arm.arm.requestLog.entries().filter((e) => e.method === "PUT" && e.path.endsWith("/agentPools/crash1")).length - before;
+    const puts =
+      h.arm.arm.requestLog.entries().filter((e) => e.method === "PUT" && e.path.endsWith("/agentPools/crash1")).length -
+      before;
     assert.equal(puts, 1);
   });
 
@@ -49,13 +67,27 @@ describe("operations engine against Azurite and the ARM emulator", () => {
     const stored = (await store.get(op.id))!;
     await store.update({ ...stored.record, stepState: { startAttempts: 1 } }, stored.etag);
     const { armCall } = await import("../../../support/armTestSupport.js");
-    const put = await armCall(h.arm, "PUT", `/subscriptions/${SUB}/resourceGroups/rg-ops/providers/Microsoft.ContainerService/managedClusters/c1/agentPools/crash2?api-version=2026-10-02-preview`, {
-      properties: { vmSize: "Standard_D4s_v3", count: 1, mode: "User", osType: "Linux", osSKU: "AzureLinux", workloadRuntime: "KataMshvVmIsolation" },
-    });
+    const put = await armCall(
+      h.arm,
+      "PUT",
+      `/subscriptions/${SUB}/resourceGroups/rg-ops/providers/Microsoft.ContainerService/managedClusters/c1/agentPools/crash2?api-version=2026-10-02-preview`,
+      {
+        properties: {
+          vmSize: "Standard_D4s_v3",
+          count: 1,
+          mode: "User",
+          osType: "Linux",
+          osSKU: "AzureLinux",
+          workloadRuntime: "KataMshvVmIsolation",
+        },
+      },
+    );
     assert.equal(put.status, 201);
     const [done] = await reconcileUntilDone([h.newEngine(store)], store, [op.id]);
     assert.equal(done!.status, "Succeeded", JSON.stringify(done));
-    const puts = h.arm.arm.requestLog.entries().filter((e) => e.method === "PUT" && e.path.endsWith("/agentPools/crash2")).length;
+    const puts = h.arm.arm.requestLog
+      .entries()
+      .filter((e) => e.method === "PUT" && e.path.endsWith("/agentPools/crash2")).length;
     assert.equal(puts, 1, "only the PUT made before the crash");
   });
 
@@ -68,7 +100,10 @@ describe("operations engine against Azurite and the ARM emulator", () => {
     const second = h.newEngine(store);
     const [done] = await reconcileUntilDone([second], store, [op.id]);
     assert.equal(done!.status, "Succeeded");
-    assert.equal(h.arm.arm.requestLog.entries().filter((e) => e.method === "PUT" && e.path.endsWith("/agentPools/resume1")).length, 1);
+    assert.equal(
+      h.arm.arm.requestLog.entries().filter((e) => e.method === "PUT" && e.path.endsWith("/agentPools/resume1")).length,
+      1,
+    );
   });
 
   test("two pool operations on one cluster run one after the other, no 409 from ARM", async () => {
@@ -83,7 +118,9 @@ describe("operations engine against Azurite and the ARM emulator", () => {
     const [da, db] = await reconcileUntilDone([engine], store, [a.id, b.id]);
     assert.equal(da!.status, "Succeeded");
     assert.equal(db!.status, "Succeeded");
-    const conflicts = h.arm.arm.requestLog.entries().filter((e) => e.path.includes("/managedClusters/c2/") && e.status === 409);
+    const conflicts = h.arm.arm.requestLog
+      .entries()
+      .filter((e) => e.path.includes("/managedClusters/c2/") && e.status === 409);
     assert.deepEqual(conflicts, []);
     assert.ok(Date.parse(db!.steps[0]!.startedAt!) >= Date.parse(da!.steps[0]!.endedAt!) - 1);
   });
@@ -106,7 +143,9 @@ describe("operations engine against Azurite and the ARM emulator", () => {
     const op = await engine.submit(createPoolRequest(poolRef("c1", "cancel1")));
     const canceled = await engine.cancel(op.id);
     assert.equal(canceled.status, "Canceled");
-    assert.ok(h.arm.arm.requestLog.entries().some((e) => e.method === "POST" && e.path.endsWith("/agentPools/cancel1/abort")));
+    assert.ok(
+      h.arm.arm.requestLog.entries().some((e) => e.method === "POST" && e.path.endsWith("/agentPools/cancel1/abort")),
+    );
     assert.equal(h.arm.arm.state.cluster(SUB, "rg-ops", "c1")!.pools.get("cancel1")!.provisioningState, "Canceled");
     await assert.rejects(engine.cancel(op.id), (e: { code?: string }) => e.code === "Conflict");
   });

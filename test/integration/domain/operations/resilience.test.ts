@@ -1,25 +1,22 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { armCall, SUB, waitUntil } from "../../../support/armTestSupport.js";
-import { createPoolRequest, poolRef, reconcileUntilDone, startEngineHarness, type EngineHarness } from "./engineHarness.js";
-
-async function readyClusters(h: EngineHarness, names: string[]): Promise<void> {
-  await armCall(h.arm, "PUT", `/subscriptions/${SUB}/resourcegroups/rg-ops?api-version=2025-04-01`, { location: "eastus" });
-  await Promise.all(
-    names.map((name) =>
-      armCall(h.arm, "PUT", `/subscriptions/${SUB}/resourceGroups/rg-ops/providers/Microsoft.ContainerService/managedClusters/${name}?api-version=2026-10-01`, {
-        location: "eastus",
-        properties: { dnsPrefix: name, agentPoolProfiles: [{ name: "system", count: 1, vmSize: "Standard_D4s_v3", mode: "System", osType: "Linux" }] },
-      }),
-    ),
-  );
-  await waitUntil(() => names.every((n) => h.arm.arm.state.cluster(SUB, "rg-ops", n)?.provisioningState === "Succeeded"), 30_000);
-}
+import {
+  createPoolRequest,
+  poolRef,
+  readyClusters,
+  reconcileUntilDone,
+  startEngineHarness,
+  type EngineHarness,
+} from "../../../support/engineHarness.js";
+import { SUB } from "../../../support/armTestSupport.js";
 
 describe("operations engine under faults and concurrency", () => {
   let h: EngineHarness;
   before(async () => {
-    h = await startEngineHarness({ poolCreateSeconds: 60, clusterCreateSeconds: 10 }, 0.01);
+    // Scale 0.03, not 0.01: the kinds' deadlines (3600 s) run on the scaled
+    // clock, and 200 operations on a busy 2-core machine can need more than
+    // the 36 real seconds that 0.01 leaves them.
+    h = await startEngineHarness({ poolCreateSeconds: 60, clusterCreateSeconds: 10 }, 0.03);
   });
   after(() => h?.close());
 
@@ -29,7 +26,8 @@ describe("operations engine under faults and concurrency", () => {
     const store = h.newStore();
     const engine = h.newEngine(store, { serialWaitSeconds: 300, concurrency: 16 });
     h.arm.arm.requestLog.clear();
-    const pattern = "^/subscriptions/[^/]+/(resourceGroups/rg-ops/providers/Microsoft.ContainerService/managedClusters/f\\d+/agentPools/|providers/Microsoft.ContainerService/locations/)";
+    const pattern =
+      "^/subscriptions/[^/]+/(resourceGroups/rg-ops/providers/Microsoft.ContainerService/managedClusters/f\\d+/agentPools/|providers/Microsoft.ContainerService/locations/)";
     h.arm.arm.faults.add({ pathPattern: pattern, probability: 0.07, action: { status: 429, retryAfterSeconds: 20 } });
     h.arm.arm.faults.add({ pathPattern: pattern, probability: 0.07, action: { status: 500 } });
     h.arm.arm.faults.add({ pathPattern: pattern, probability: 0.07, action: { reset: true } });
@@ -46,7 +44,16 @@ describe("operations engine under faults and concurrency", () => {
     assert.ok(faulted > 50, `faults fired: ${faulted}`);
     assert.deepEqual(h.arm.arm.requestLog.earlyRequests(), []);
     // Transient faults never end an operation: all of them succeed.
-    assert.deepEqual([...new Set(statuses)], ["Succeeded"], JSON.stringify(ops.filter((o) => o.status !== "Succeeded").slice(0, 3).map((o) => o.error)));
+    assert.deepEqual(
+      [...new Set(statuses)],
+      ["Succeeded"],
+      JSON.stringify(
+        ops
+          .filter((o) => o.status !== "Succeeded")
+          .slice(0, 3)
+          .map((o) => o.error),
+      ),
+    );
   });
 
   test("two reconcilers on one table: no operation advanced twice, no lost update", async () => {
@@ -56,7 +63,8 @@ describe("operations engine under faults and concurrency", () => {
     const one = h.newEngine(store, {}, "instance-one");
     const two = h.newEngine(store, {}, "instance-two");
     const ids: string[] = [];
-    for (const c of clusters) ids.push((await one.submit(createPoolRequest(poolRef(c, "kata"), { startNow: false }))).id);
+    for (const c of clusters)
+      ids.push((await one.submit(createPoolRequest(poolRef(c, "kata"), { startNow: false }))).id);
     const ops = await reconcileUntilDone([one, two], store, ids, 120_000);
     const log = h.arm.arm.requestLog.entries();
     for (const op of ops) {
@@ -65,8 +73,12 @@ describe("operations engine under faults and concurrency", () => {
       const poolPath = `/managedClusters/${cluster}/agentPools/kata`;
       const puts = log.filter((e) => e.method === "PUT" && e.path.endsWith(poolPath));
       assert.equal(puts.length, 1, `${cluster}: ${puts.length} PUTs`);
-      const lro = [...h.arm.arm.state.operations.values()].find((o) => o.poolName === "kata" && o.clusterKey === h.arm.arm.state.cluster(SUB, "rg-ops", cluster)!.key)!;
-      const reads = log.filter((e) => e.method === "GET" && (e.path.endsWith(`/operations/${lro.id}`) || e.path.endsWith(poolPath)));
+      const lro = [...h.arm.arm.state.operations.values()].find(
+        (o) => o.poolName === "kata" && o.clusterKey === h.arm.arm.state.cluster(SUB, "rg-ops", cluster)!.key,
+      )!;
+      const reads = log.filter(
+        (e) => e.method === "GET" && (e.path.endsWith(`/operations/${lro.id}`) || e.path.endsWith(poolPath)),
+      );
       // Every ARM call is accounted for by exactly one committed tick (+ the poller's final resource GET).
       assert.equal(1 + reads.length, op.armCalls + 1, `${cluster}: ${reads.length} reads vs armCalls ${op.armCalls}`);
     }

@@ -4,7 +4,18 @@ import { Agent } from "node:https";
 import { ContainerServiceClient } from "@azure/arm-containerservice";
 import type { RequestLogEntry } from "../../../../src/emulators/arm/requestLog.js";
 import type { ActiveFaultRule } from "../../../../src/emulators/arm/faultInjector.js";
-import { STABLE, SUB, armCall, clusterPath, createReadyCluster, startTestArm, staticCredential, waitUntil, type TestArm, type SdkError } from "../../../support/armTestSupport.js";
+import {
+  STABLE,
+  SUB,
+  armCall,
+  clusterPath,
+  createReadyCluster,
+  startTestArm,
+  staticCredential,
+  waitUntil,
+  type TestArm,
+  type SdkError,
+} from "../../../support/armTestSupport.js";
 
 const FEATURE = `/subscriptions/${SUB}/providers/Microsoft.Features/providers/Microsoft.ContainerService/features/KataVMIsolationPreview`;
 
@@ -18,13 +29,29 @@ describe("ARM emulator fault injection, request log, Retry-After and load", () =
 
   test("fault rules over /_emulator/faults: 429 with scaled Retry-After, 500, 503, reset, latency — all in the request log", async () => {
     await armCall(t, "DELETE", "/_emulator/requests", undefined, { auth: false });
-    const add = await armCall(t, "POST", "/_emulator/faults", [
-      { method: "GET", pathPattern: "/subscriptions/{s}/providers/Microsoft.Features/providers/{ns}/features/{f}", times: 1, action: { status: 429, retryAfterSeconds: 300 } },
-      { method: "GET", pathPattern: "^/subscriptions/[^/]+/providers/Microsoft.Features/providers/[^/]+/features/[^/]+$", times: 1, action: { status: 500 } },
-      { method: "GET", pathPattern: "*/features/KataVMIsolationPreview", times: 1, action: { status: 503 } },
-      { method: "GET", pathPattern: "*/features/KataVMIsolationPreview", times: 1, action: { reset: true } },
-      { method: "GET", pathPattern: "*/features/KataVMIsolationPreview", times: 1, action: { latencyMs: 150 } },
-    ], { auth: false });
+    const add = await armCall(
+      t,
+      "POST",
+      "/_emulator/faults",
+      [
+        {
+          method: "GET",
+          pathPattern: "/subscriptions/{s}/providers/Microsoft.Features/providers/{ns}/features/{f}",
+          times: 1,
+          action: { status: 429, retryAfterSeconds: 300 },
+        },
+        {
+          method: "GET",
+          pathPattern: "^/subscriptions/[^/]+/providers/Microsoft.Features/providers/[^/]+/features/[^/]+$",
+          times: 1,
+          action: { status: 500 },
+        },
+        { method: "GET", pathPattern: "*/features/KataVMIsolationPreview", times: 1, action: { status: 503 } },
+        { method: "GET", pathPattern: "*/features/KataVMIsolationPreview", times: 1, action: { reset: true } },
+        { method: "GET", pathPattern: "*/features/KataVMIsolationPreview", times: 1, action: { latencyMs: 150 } },
+      ],
+      { auth: false },
+    );
     assert.equal(add.status, 201);
     assert.equal(add.body.ids.length, 5);
 
@@ -42,27 +69,54 @@ describe("ARM emulator fault injection, request log, Retry-After and load", () =
     const slow = await armCall(t, "GET", `${FEATURE}?api-version=2021-07-01`);
     assert.equal(slow.status, 200);
     assert.ok(Date.now() - started >= 140);
-    assert.equal((await armCall(t, "GET", `${FEATURE}?api-version=2021-07-01`)).status, 200, "rules with times: 1 are spent");
+    assert.equal(
+      (await armCall(t, "GET", `${FEATURE}?api-version=2021-07-01`)).status,
+      200,
+      "rules with times: 1 are spent",
+    );
 
     const log = await armCall(t, "GET", "/_emulator/requests", undefined, { auth: false });
-    const template = "/subscriptions/{subscriptionId}/providers/Microsoft.Features/providers/{resourceProviderNamespace}/features/{featureName}";
+    const template =
+      "/subscriptions/{subscriptionId}/providers/Microsoft.Features/providers/{resourceProviderNamespace}/features/{featureName}";
     assert.equal(log.body.counts[`GET ${template}`], 6);
-    assert.deepEqual(log.body.entries.map((e: RequestLogEntry) => e.status), [429, 500, 503, 0, 200, 200]);
+    assert.deepEqual(
+      log.body.entries.map((e: RequestLogEntry) => e.status),
+      [429, 500, 503, 0, 200, 200],
+    );
     assert.equal(log.body.entries[0].retryAfterMs, 3000);
     assert.ok(log.body.entries.slice(0, 5).every((e: RequestLogEntry) => typeof e.faultId === "string"));
     assert.ok(log.body.entries.every((e: RequestLogEntry) => e.wallTime && e.simulatedTime && e.template === template));
     assert.ok(!JSON.stringify(log.body).includes("test-token"), "no secrets in the log");
     const rules = await armCall(t, "GET", "/_emulator/faults", undefined, { auth: false });
-    assert.deepEqual(rules.body.rules.map((r: ActiveFaultRule) => r.fired), [1, 1, 1, 1, 1]);
+    assert.deepEqual(
+      rules.body.rules.map((r: ActiveFaultRule) => r.fired),
+      [1, 1, 1, 1, 1],
+    );
     assert.equal((await armCall(t, "DELETE", "/_emulator/faults", undefined, { auth: false })).status, 204);
     assert.equal((await armCall(t, "DELETE", "/_emulator/requests", undefined, { auth: false })).status, 204);
     assert.equal((await armCall(t, "GET", "/_emulator/requests", undefined, { auth: false })).body.total, 0);
-    assert.equal((await armCall(t, "POST", "/_emulator/faults", { pathPattern: "/x", action: { status: 418 } }, { auth: false })).status, 400);
+    assert.equal(
+      (await armCall(t, "POST", "/_emulator/faults", { pathPattern: "/x", action: { status: 418 } }, { auth: false }))
+        .status,
+      400,
+    );
   });
 
   test("failLro makes the operation end Failed with the given error (status endpoint and Location endpoint)", async () => {
-    t.arm.faults.add({ method: "PUT", pathPattern: "*/agentPools/doomed", times: 1, action: { failLro: { code: "QuotaExceeded", message: "Operation could not be completed as it results in exceeding approved Total Regional Cores quota." } } });
-    const put = await armCall(t, "PUT", `${clusterPath("rg-f", "faults")}/agentPools/doomed?api-version=${STABLE}`, { properties: { count: 1, vmSize: "Standard_D2s_v3" } });
+    t.arm.faults.add({
+      method: "PUT",
+      pathPattern: "*/agentPools/doomed",
+      times: 1,
+      action: {
+        failLro: {
+          code: "QuotaExceeded",
+          message: "Operation could not be completed as it results in exceeding approved Total Regional Cores quota.",
+        },
+      },
+    });
+    const put = await armCall(t, "PUT", `${clusterPath("rg-f", "faults")}/agentPools/doomed?api-version=${STABLE}`, {
+      properties: { count: 1, vmSize: "Standard_D2s_v3" },
+    });
     assert.equal(put.status, 201);
     const statusUrl = put.headers["azure-asyncoperation"] as string;
     const first = await armCall(t, "GET", statusUrl);
@@ -70,7 +124,10 @@ describe("ARM emulator fault injection, request log, Retry-After and load", () =
     await waitUntil(async () => (await armCall(t, "GET", statusUrl)).body.status !== "InProgress", 10_000, 50);
     const done = await armCall(t, "GET", statusUrl);
     assert.equal(done.body.status, "Failed");
-    assert.deepEqual(done.body.error, { code: "QuotaExceeded", message: "Operation could not be completed as it results in exceeding approved Total Regional Cores quota." });
+    assert.deepEqual(done.body.error, {
+      code: "QuotaExceeded",
+      message: "Operation could not be completed as it results in exceeding approved Total Regional Cores quota.",
+    });
     assert.ok(done.body.endTime);
     const resultUrl = statusUrl.replace("/operations/", "/operationresults/");
     const result = await armCall(t, "GET", resultUrl);
@@ -81,14 +138,28 @@ describe("ARM emulator fault injection, request log, Retry-After and load", () =
 
     // The SDK surfaces it as a failed poller.
     const aks = new ContainerServiceClient(staticCredential, SUB, t.clientOptions);
-    t.arm.faults.add({ pathPattern: "*/agentPools/doomed2", action: { failLro: { code: "InternalOperationError", message: "boom" } } });
-    await assert.rejects(aks.agentPools.createOrUpdate("rg-f", "faults", "doomed2", { count: 1, vmSize: "Standard_D2s_v3" }, { updateIntervalInMs: 20 }), (e: SdkError) => /boom|InternalOperationError/.test(JSON.stringify(e.message ?? e)));
+    t.arm.faults.add({
+      pathPattern: "*/agentPools/doomed2",
+      action: { failLro: { code: "InternalOperationError", message: "boom" } },
+    });
+    await assert.rejects(
+      aks.agentPools.createOrUpdate(
+        "rg-f",
+        "faults",
+        "doomed2",
+        { count: 1, vmSize: "Standard_D2s_v3" },
+        { updateIntervalInMs: 20 },
+      ),
+      (e: SdkError) => /boom|InternalOperationError/.test(JSON.stringify(e.message ?? e)),
+    );
   });
 
   test("time scale applies to LRO Retry-After; clients can check no poll came early; Retry-After can be switched off", async () => {
     await waitUntil(() => t.arm.state.cluster(SUB, "rg-f", "faults")!.activeOp === undefined);
     t.arm.requestLog.clear();
-    const put = await armCall(t, "PUT", `${clusterPath("rg-f", "faults")}/agentPools/timed?api-version=${STABLE}`, { properties: { count: 1, vmSize: "Standard_D2s_v3" } });
+    const put = await armCall(t, "PUT", `${clusterPath("rg-f", "faults")}/agentPools/timed?api-version=${STABLE}`, {
+      properties: { count: 1, vmSize: "Standard_D2s_v3" },
+    });
     assert.equal(put.status, 201);
     // 20 simulated s × 0.01 = 200 ms wall → Retry-After rounds up to 1 s, retry-after-ms is exact.
     assert.equal(put.headers["retry-after"], "1");
@@ -127,7 +198,9 @@ describe("ARM emulator fault injection, request log, Retry-After and load", () =
     t.arm.requestLog.clear();
     // One connection per request: 500 TLS connections at once, not a small pool.
     const agent = new Agent({ ca: t.tls.certPem, keepAlive: false, maxSockets: Infinity });
-    const results = await Promise.all(Array.from({ length: 500 }, (_, i) => armCall(t, "GET", paths[i % paths.length]!, undefined, { agent })));
+    const results = await Promise.all(
+      Array.from({ length: 500 }, (_, i) => armCall(t, "GET", paths[i % paths.length]!, undefined, { agent })),
+    );
     agent.destroy();
     assert.deepEqual([...new Set(results.map((r) => r.status))], [200]);
     assert.equal(t.arm.requestLog.toJSON().total, 500);

@@ -6,7 +6,14 @@ import { join } from "node:path";
 import { BatchV1Api, CoreV1Api, KubeConfig, NodeV1Api } from "@kubernetes/client-node";
 import { startSimulatedAzure, type SimulatedAzure } from "../../../../src/emulators/simulatedAzure.js";
 import { loadOrCreateTlsMaterial } from "../../../../src/emulators/tlsMaterial.js";
-import { armCall, clusterBody, clusterPath, createReadyCluster, STABLE, type TestArm } from "../../../support/armTestSupport.js";
+import {
+  armCall,
+  clusterBody,
+  clusterPath,
+  createReadyCluster,
+  STABLE,
+  type TestArm,
+} from "../../../support/armTestSupport.js";
 import { eventually, jobManifest } from "../../../support/kubernetesTestCluster.js";
 
 /*
@@ -31,8 +38,18 @@ describe("ARM emulator cluster → Kubernetes emulator", () => {
   });
 
   test("a KataVmIsolation cluster: kubeconfig from listClusterUserCredential, runtime class, sandboxed job with the guest kernel", async () => {
-    await createReadyCluster(t, "rg-k8s", "kata-ga", clusterBody({ pool: { workloadRuntime: "KataVmIsolation", osSKU: "AzureLinux" } }), STABLE);
-    const creds = await armCall(t, "POST", `${clusterPath("rg-k8s", "kata-ga")}/listClusterUserCredential?api-version=${STABLE}`);
+    await createReadyCluster(
+      t,
+      "rg-k8s",
+      "kata-ga",
+      clusterBody({ pool: { workloadRuntime: "KataVmIsolation", osSKU: "AzureLinux" } }),
+      STABLE,
+    );
+    const creds = await armCall(
+      t,
+      "POST",
+      `${clusterPath("rg-k8s", "kata-ga")}/listClusterUserCredential?api-version=${STABLE}`,
+    );
     assert.equal(creds.status, 200, creds.text);
     const kubeconfig = Buffer.from(creds.body.kubeconfigs[0].value, "base64").toString("utf8");
     assert.ok(kubeconfig.includes(`${azure.kubernetes.url}/clusters/`), "the kubeconfig names the Kubernetes emulator");
@@ -52,12 +69,18 @@ describe("ARM emulator cluster → Kubernetes emulator", () => {
     const rc = await nodeApi.readRuntimeClass({ name: "kata-vm-isolation" });
     assert.equal(rc.handler, "kata-vm-isolation");
 
-    await batch.createNamespacedJob({ namespace: "default", body: jobManifest("isolation-check", { command: ["uname", "-r"] }, {}, { runtimeClassName: "kata-vm-isolation" }) });
+    await batch.createNamespacedJob({
+      namespace: "default",
+      body: jobManifest("isolation-check", { command: ["uname", "-r"] }, {}, { runtimeClassName: "kata-vm-isolation" }),
+    });
     const pod = await eventually(async () => {
       const pods = await core.listNamespacedPod({ namespace: "default", labelSelector: "job-name=isolation-check" });
       return pods.items[0]?.status?.phase === "Succeeded" ? pods.items[0] : undefined;
     }, "isolation-check pod to succeed");
-    assert.equal(await core.readNamespacedPodLog({ name: pod.metadata?.name ?? "", namespace: "default" }), "5.15.48.1-8.cm2\n");
+    assert.equal(
+      await core.readNamespacedPodLog({ name: pod.metadata?.name ?? "", namespace: "default" }),
+      "5.15.48.1-8.cm2\n",
+    );
 
     // Deleting the cluster through ARM takes its API away.
     await armCall(t, "DELETE", `${clusterPath("rg-k8s", "kata-ga")}?api-version=${STABLE}`);

@@ -1,6 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { buildJobManifest, JOB_ID_LABEL, MANAGED_BY_LABEL, TEAM_LABEL, type JobManifestInput } from "../../../../src/domain/jobs/jobManifest.js";
+import {
+  buildJobManifest,
+  JOB_ID_LABEL,
+  MANAGED_BY_LABEL,
+  TEAM_LABEL,
+  type JobManifestInput,
+} from "../../../../src/domain/jobs/jobManifest.js";
 import { kubernetesSchemaValidator } from "../../../../src/emulators/kubernetes/kubernetesSchemaValidator.js";
 
 const input: JobManifestInput = {
@@ -25,12 +31,25 @@ const input: JobManifestInput = {
 test("the manifest validates against the official batch/v1 Job schema (strict: unknown fields rejected)", () => {
   const violations = kubernetesSchemaValidator().validate("Job", buildJobManifest(input));
   assert.deepEqual(violations, []);
-  const trusted = kubernetesSchemaValidator().validate("Job", buildJobManifest({ ...input, runtimeClassName: undefined, command: [], env: {}, limits: {}, requests: {} }));
+  const trusted = kubernetesSchemaValidator().validate(
+    "Job",
+    buildJobManifest({ ...input, runtimeClassName: undefined, command: [], env: {}, limits: {}, requests: {} }),
+  );
   assert.deepEqual(trusted, []);
 });
 
 test("sandbox runtime class, restricted security context, no host namespaces, no token", () => {
-  const job = buildJobManifest(input) as { spec: { activeDeadlineSeconds: number; ttlSecondsAfterFinished: number; backoffLimit: number; template: { metadata: { labels: Record<string, string> }; spec: Record<string, unknown> & { containers: Record<string, unknown>[] } } } };
+  const job = buildJobManifest(input) as {
+    spec: {
+      activeDeadlineSeconds: number;
+      ttlSecondsAfterFinished: number;
+      backoffLimit: number;
+      template: {
+        metadata: { labels: Record<string, string> };
+        spec: Record<string, unknown> & { containers: Record<string, unknown>[] };
+      };
+    };
+  };
   const pod = job.spec.template.spec;
   assert.equal(pod.runtimeClassName, "kata-mshv-vm-isolation");
   assert.equal(pod.restartPolicy, "Never");
@@ -52,7 +71,10 @@ test("sandbox runtime class, restricted security context, no host namespaces, no
     runAsUser: 65532,
     runAsGroup: 65532,
   });
-  assert.deepEqual(pod.containers[0]!.resources, { limits: { cpu: "500m", memory: "512Mi" }, requests: { cpu: "250m" } });
+  assert.deepEqual(pod.containers[0]!.resources, {
+    limits: { cpu: "500m", memory: "512Mi" },
+    requests: { cpu: "250m" },
+  });
   assert.deepEqual(pod.containers[0]!.env, [{ name: "KEY", value: "value" }]);
   const labels = job.spec.template.metadata.labels;
   assert.equal(labels[MANAGED_BY_LABEL], "aks-pod-sandbox");
@@ -61,7 +83,9 @@ test("sandbox runtime class, restricted security context, no host namespaces, no
 });
 
 test("a relaxed policy drops runAsNonRoot (and the fixed uid)", () => {
-  const job = buildJobManifest({ ...input, runAsNonRoot: false }) as { spec: { template: { spec: { containers: { securityContext: Record<string, unknown> }[] } } } };
+  const job = buildJobManifest({ ...input, runAsNonRoot: false }) as {
+    spec: { template: { spec: { containers: { securityContext: Record<string, unknown> }[] } } };
+  };
   const sc = job.spec.template.spec.containers[0]!.securityContext;
   assert.equal(sc.runAsNonRoot, false);
   assert.equal(sc.runAsUser, undefined);
@@ -69,6 +93,8 @@ test("a relaxed policy drops runAsNonRoot (and the fixed uid)", () => {
 });
 
 test("a trusted job has no runtime class", () => {
-  const job = buildJobManifest({ ...input, runtimeClassName: undefined }) as { spec: { template: { spec: Record<string, unknown> } } };
+  const job = buildJobManifest({ ...input, runtimeClassName: undefined }) as {
+    spec: { template: { spec: Record<string, unknown> } };
+  };
   assert.equal("runtimeClassName" in job.spec.template.spec, false);
 });

@@ -1,17 +1,41 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { clusterKey, jobView, lastBytes, parseClusterApiId, tailLog, type JobRecord } from "../../../../src/domain/jobs/jobRecord.js";
+import {
+  clusterKey,
+  jobView,
+  lastBytes,
+  parseClusterApiId,
+  tailLog,
+  type JobRecord,
+} from "../../../../src/domain/jobs/jobRecord.js";
 
 const cluster = { subscriptionId: "11111111-1111-1111-1111-111111111111", resourceGroup: "RG-1", clusterName: "Kata1" };
 
 test("ids: the job's cluster-scoped id, links, cluster keys", () => {
   const record: JobRecord = {
-    team: "alpha", cluster, name: "j1", namespace: "sandbox-alpha", uid: "j-1", isolation: "sandbox", runtimeClassName: "kata-mshv-vm-isolation",
-    sandboxVm: { vCpu: 1.5, memoryMiB: 2560 }, image: "x", status: "Running", createdAt: "2026-01-01T00:00:00.000Z", createdBy: "p", requestId: "r",
-    warnings: [], refreshedAt: undefined, logs: undefined, etag: "W/1",
+    team: "alpha",
+    cluster,
+    name: "j1",
+    namespace: "sandbox-alpha",
+    uid: "j-1",
+    isolation: "sandbox",
+    runtimeClassName: "kata-mshv-vm-isolation",
+    sandboxVm: { vCpu: 1.5, memoryMiB: 2560 },
+    image: "x",
+    status: "Running",
+    createdAt: "2026-01-01T00:00:00.000Z",
+    createdBy: "p",
+    requestId: "r",
+    warnings: [],
+    refreshedAt: undefined,
+    logs: undefined,
+    etag: "W/1",
   };
   const view = jobView(record);
-  assert.equal(view.id, "/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/RG-1/clusters/Kata1/jobs/j1");
+  assert.equal(
+    view.id,
+    "/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/RG-1/clusters/Kata1/jobs/j1",
+  );
   assert.equal(view.cluster, "/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/RG-1/clusters/Kata1");
   assert.deepEqual(view.links, { self: `/api/v1${view.id}`, logs: `/api/v1${view.id}/logs` });
   assert.equal("etag" in view, false);

@@ -12,7 +12,14 @@ import {
   resourceNotFound,
   teamFilter,
 } from "../../../../src/domain/policy/authorization.js";
-import { ALPHA_CLUSTER, BETA_CLUSTER, SUB_ALPHA, SUB_BETA, fixturePolicy, principal } from "../../../support/policyFixtures.js";
+import {
+  ALPHA_CLUSTER,
+  BETA_CLUSTER,
+  SUB_ALPHA,
+  SUB_BETA,
+  fixturePolicy,
+  principal,
+} from "../../../support/policyFixtures.js";
 
 const policy = fixturePolicy();
 const alphaOperator = principal("alpha", ["Sandbox.Operator"]);
@@ -39,20 +46,34 @@ test("a cluster outside the team's scopes is indistinguishable from a missing on
 });
 
 test("creating outside the team's scopes is 403 naming the scope; inside it returns the namespace", () => {
-  const denied = thrown(() => authorizeClusterAccess(alphaOperator, policy, { ...ALPHA_CLUSTER, resourceGroup: "rg-other" }, "create"));
+  const denied = thrown(() =>
+    authorizeClusterAccess(alphaOperator, policy, { ...ALPHA_CLUSTER, resourceGroup: "rg-other" }, "create"),
+  );
   assert.equal(denied.code, "Forbidden");
   assert.match(denied.message, /Team "alpha" may not create cluster "c1" in resource group "rg-other"/);
   assert.deepEqual(authorizeClusterAccess(alphaOperator, policy, ALPHA_CLUSTER, "create").namespace, "sandbox-alpha");
   // Names are case-insensitive in Azure, and so are the globs.
-  assert.ok(canSeeCluster(alphaOperator, policy, { ...ALPHA_CLUSTER, resourceGroup: "RG-ALPHA-7", subscriptionId: SUB_ALPHA.toUpperCase() }));
+  assert.ok(
+    canSeeCluster(alphaOperator, policy, {
+      ...ALPHA_CLUSTER,
+      resourceGroup: "RG-ALPHA-7",
+      subscriptionId: SUB_ALPHA.toUpperCase(),
+    }),
+  );
   const betaAccess = authorizeClusterAccess(principal("beta", ["Sandbox.Reader"]), policy, BETA_CLUSTER, "read");
   assert.equal(betaAccess.namespace, "beta-jobs");
-  assert.ok(!canSeeCluster(principal("beta", ["Sandbox.Reader"]), policy, { ...BETA_CLUSTER, resourceGroup: "rg-beta-10" }), "? matches one character");
+  assert.ok(
+    !canSeeCluster(principal("beta", ["Sandbox.Reader"]), policy, { ...BETA_CLUSTER, resourceGroup: "rg-beta-10" }),
+    "? matches one character",
+  );
 });
 
 test("Admin sees every cluster and subscription; the namespace follows the Admin's team when it has one", () => {
   assert.equal(authorizeClusterAccess(admin, policy, BETA_CLUSTER, "change").namespace, undefined);
-  assert.equal(authorizeClusterAccess(principal("alpha", ["Sandbox.Admin"]), policy, BETA_CLUSTER, "read").namespace, "sandbox-alpha");
+  assert.equal(
+    authorizeClusterAccess(principal("alpha", ["Sandbox.Admin"]), policy, BETA_CLUSTER, "read").namespace,
+    "sandbox-alpha",
+  );
   authorizeSubscriptionAccess(admin, policy, SUB_BETA, "read");
 });
 
@@ -68,7 +89,10 @@ test("owned resources: own team or Admin; otherwise the caller's 404", () => {
   const denied = thrown(() => authorizeOwnedResource(alphaOperator, "beta", resourceNotFound("job", "j1")));
   assert.equal(denied.code, "NotFound");
   assert.equal(denied.message, 'The job "j1" was not found.');
-  assert.equal(thrown(() => authorizeOwnedResource(principal(undefined, ["Sandbox.Operator"]), undefined)).code, "NotFound");
+  assert.equal(
+    thrown(() => authorizeOwnedResource(principal(undefined, ["Sandbox.Operator"]), undefined)).code,
+    "NotFound",
+  );
 });
 
 test("teamFilter and requireTeam", () => {
@@ -76,5 +100,8 @@ test("teamFilter and requireTeam", () => {
   assert.deepEqual(teamFilter(alphaOperator), { allTeams: false, team: "alpha" });
   assert.equal(thrown(() => teamFilter(principal(undefined, ["Sandbox.Reader"]))).code, "Forbidden");
   assert.equal(requireTeam(alphaOperator, policy).name, "alpha");
-  assert.match(thrown(() => requireTeam(principal("gamma", ["Sandbox.Submitter"]), policy)).message, /Team "gamma" is not defined/);
+  assert.match(
+    thrown(() => requireTeam(principal("gamma", ["Sandbox.Submitter"]), policy)).message,
+    /Team "gamma" is not defined/,
+  );
 });

@@ -5,19 +5,35 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ROLES, type Principal, type Role } from "../../../../src/domain/identity/principal.js";
 import { decideAccess, type AccessTarget } from "../../../../src/domain/policy/authorization.js";
-import { AUTHORIZATION_RULES, authorizationRule, type AuthorizationRule } from "../../../../src/domain/policy/authorizationRules.js";
+import {
+  AUTHORIZATION_RULES,
+  authorizationRule,
+  type AuthorizationRule,
+} from "../../../../src/domain/policy/authorizationRules.js";
 import { openApiOperations } from "../../../../src/http/openApiDocument.js";
-import { ALPHA_CLUSTER, BETA_CLUSTER, SUB_ALPHA, SUB_BETA, fixturePolicy, principal } from "../../../support/policyFixtures.js";
+import {
+  ALPHA_CLUSTER,
+  BETA_CLUSTER,
+  SUB_ALPHA,
+  SUB_BETA,
+  fixturePolicy,
+  principal,
+} from "../../../support/policyFixtures.js";
 
 const policy = fixturePolicy();
-const RANK: Record<Role, number> = { "Sandbox.Reader": 1, "Sandbox.Submitter": 2, "Sandbox.Operator": 3, "Sandbox.Admin": 4 };
+const RANK: Record<Role, number> = {
+  "Sandbox.Reader": 1,
+  "Sandbox.Submitter": 2,
+  "Sandbox.Operator": 3,
+  "Sandbox.Admin": 4,
+};
 
 type Caller = "no token" | "no role" | Role;
 const CALLERS: readonly Caller[] = ["no token", "no role", ...ROLES];
 type Relation = "own team" | "other team";
 type Expected = "2xx" | 401 | 403 | 404;
 
-/** Independent statement of the rules (API.md + issue 8), not a call into the module under test. */
+/** Independent statement of the rules (docs/api-conventions.md + issue 8), not a call into the module under test. */
 function expected(rule: AuthorizationRule, caller: Caller, relation: Relation): Expected {
   if (rule.role === "anonymous") return "2xx";
   if (caller === "no token") return 401;
@@ -47,11 +63,21 @@ function callerPrincipal(caller: Caller, bot: boolean): Principal | undefined {
   if (caller === "no token") return undefined;
   const roles = caller === "no role" ? [] : [caller];
   // A bot: client-credentials token, no display name, app id + app roles.
-  return bot ? principal("alpha", roles, { name: "33333333-0000-0000-0000-000000000003", appId: "33333333-0000-0000-0000-000000000003" }) : principal("alpha", roles);
+  return bot
+    ? principal("alpha", roles, {
+        name: "33333333-0000-0000-0000-000000000003",
+        appId: "33333333-0000-0000-0000-000000000003",
+      })
+    : principal("alpha", roles);
 }
 
 function outcome(operationId: string, caller: Caller, relation: Relation, bot: boolean): Expected {
-  const decision = decideAccess(callerPrincipal(caller, bot), policy, operationId, target(authorizationRule(operationId)!, relation));
+  const decision = decideAccess(
+    callerPrincipal(caller, bot),
+    policy,
+    operationId,
+    target(authorizationRule(operationId)!, relation),
+  );
   if (decision.allowed) return "2xx";
   return decision.code === "Unauthorized" ? 401 : decision.code === "Forbidden" ? 403 : 404;
 }
@@ -60,18 +86,27 @@ const documented = [...openApiOperations().keys()].sort();
 
 test("every operation in openapi/openapi.json has an authorization rule", () => {
   const missing = documented.filter((id) => authorizationRule(id) === undefined);
-  assert.deepEqual(missing, [], `add a row to AUTHORIZATION_RULES (src/domain/policy/authorizationRules.ts) for: ${missing.join(", ")}`);
+  assert.deepEqual(
+    missing,
+    [],
+    `add a row to AUTHORIZATION_RULES (src/domain/policy/authorizationRules.ts) for: ${missing.join(", ")}`,
+  );
 });
 
 test("rules agree with the document: anonymous exactly where security is [], admin scope only for Admin", () => {
   for (const [id, entry] of openApiOperations()) {
     const rule = authorizationRule(id);
     if (!rule) continue;
-    assert.equal(rule.role === "anonymous", !entry.requiresAuthentication, `${id}: rule role ${rule.role} vs document security`);
+    assert.equal(
+      rule.role === "anonymous",
+      !entry.requiresAuthentication,
+      `${id}: rule role ${rule.role} vs document security`,
+    );
   }
   for (const [id, rule] of Object.entries(AUTHORIZATION_RULES)) {
     if (rule.scope === "admin") assert.equal(rule.role, "Sandbox.Admin", `${id}: admin scope needs the Admin role`);
-    if (rule.role === "anonymous" || rule.role === "authenticated") assert.equal(rule.scope, "none", `${id}: a team scope needs a role`);
+    if (rule.role === "anonymous" || rule.role === "authenticated")
+      assert.equal(rule.scope, "none", `${id}: a team scope needs a role`);
   }
 });
 

@@ -75,16 +75,23 @@ test("per-job quotas: every exceeded limit is named; within limits passes", () =
   checkJobQuotas(beta, { timeoutSeconds: 60 });
   try {
     checkJobQuotas(beta, { cpuLimit: "1500m", memoryLimit: "2Gi", timeoutSeconds: 601 });
-    assert.fail("expected QuotaExceeded");
+    assert.fail("expected JobLimitExceeded");
   } catch (error) {
     assert.ok(error instanceof SandboxError);
-    assert.equal(error.code, "QuotaExceeded");
+    assert.equal(error.code, "JobLimitExceeded", "a per-job limit is 422 JobLimitExceeded: SDKs retry 429 for nothing");
+    assert.equal(error.retryAfterSeconds, undefined);
     assert.match(error.message, /maxVCpuPerJob \(1 vCPU\)/);
-    assert.deepEqual(error.details.map((d) => d.target), ["body.resources.limits.cpu", "body.resources.limits.memory", "body.timeoutSeconds"]);
+    assert.deepEqual(
+      error.details.map((d) => d.target),
+      ["body.resources.limits.cpu", "body.resources.limits.memory", "body.timeoutSeconds"],
+    );
     assert.match(error.details[1]!.message, /maxMemoryMiBPerJob \(1024 MiB\)/);
     assert.match(error.details[2]!.message, /maxTimeoutSeconds \(600\)/);
   }
-  assert.throws(() => checkJobQuotas(beta, { cpuLimit: "lots", timeoutSeconds: 1 }), (e: unknown) => e instanceof SandboxError && e.code === "InvalidRequest");
+  assert.throws(
+    () => checkJobQuotas(beta, { cpuLimit: "lots", timeoutSeconds: 1 }),
+    (e: unknown) => e instanceof SandboxError && e.code === "InvalidRequest",
+  );
 });
 
 test("isolation none needs Operator; runAsNonRoot is relaxed only for sandboxed jobs of allowed teams", () => {

@@ -17,7 +17,13 @@ test("defaults merge field by field: built-in < policy defaults < team", () => {
   const alpha = policy.teams.get("alpha")!;
   const beta = policy.teams.get("beta")!;
   assert.deepEqual(alpha.quotas, { ...DEFAULT_QUOTAS, maxConcurrentJobs: 3 });
-  assert.deepEqual(beta.quotas, { maxConcurrentJobs: 3, maxVCpuPerJob: 1, maxMemoryMiBPerJob: 1024, maxTimeoutSeconds: 600 });
+  assert.deepEqual(beta.quotas, {
+    maxConcurrentJobs: 3,
+    maxVCpuPerJob: 1,
+    maxMemoryMiBPerJob: 1024,
+    maxTimeoutSeconds: 600,
+    ephemeralStorageMiBPerJob: 1024,
+  });
   assert.deepEqual(beta.allowedRegistries, ["mcr.microsoft.com/"]);
   assert.equal(beta.allowRunAsRoot, false);
   assert.equal(namespaceFor(alpha, ALPHA_CLUSTER), "sandbox-alpha");
@@ -29,7 +35,10 @@ test("semantic problems: shared namespaces and mappings to unknown teams", () =>
   const { problems } = buildPolicy({
     version: 1,
     identity: { groupTeams: { "99999999-0000-0000-0000-00000000000a": "nobody" } },
-    teams: { a1: { namespace: "shared" }, b1: { scopes: [{ subscriptionId: "aaaaaaaa-0000-0000-0000-000000000001", namespace: "shared" }] } },
+    teams: {
+      a1: { namespace: "shared" },
+      b1: { scopes: [{ subscriptionId: "aaaaaaaa-0000-0000-0000-000000000001", namespace: "shared" }] },
+    },
   });
   assert.equal(problems.length, 2);
   assert.match(problems.join("\n"), /namespace "shared" is already the namespace of team "a1"/);

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { vmFamilyOf } from "../../../../src/domain/sandbox/vmFamilies.js";
 
-// The sizes of ../shared/reference/vm-families.md's catalogue.
+// The sizes of reference/vm-families.md's catalogue.
 const expected: Record<string, boolean | undefined> = {
   Standard_D2s_v3: true,
   Standard_D4s_v3: true,

@@ -5,8 +5,17 @@ import { RequestLog } from "../../../../src/emulators/arm/requestLog.js";
 
 test("templates, regexes, methods, times and probability", () => {
   const f = new FaultInjector();
-  const a = f.add({ method: "put", pathPattern: "/subscriptions/{s}/resourceGroups/{rg}/*", times: 2, action: { status: 503 } });
-  assert.equal(f.match("PUT", "/subscriptions/x/resourcegroups/rg/providers/a/b", "request")?.id, a, "template literals match case-insensitively");
+  const a = f.add({
+    method: "put",
+    pathPattern: "/subscriptions/{s}/resourceGroups/{rg}/*",
+    times: 2,
+    action: { status: 503 },
+  });
+  assert.equal(
+    f.match("PUT", "/subscriptions/x/resourcegroups/rg/providers/a/b", "request")?.id,
+    a,
+    "template literals match case-insensitively",
+  );
   assert.equal(f.match("GET", "/subscriptions/x/resourceGroups/rg/a", "request"), undefined, "method filter");
   assert.equal(f.match("PUT", "/subscriptions/x/other/rg/a", "request"), undefined);
   assert.equal(f.match("PUT", "/subscriptions/x/resourceGroups/rg/a", "request")?.id, a);

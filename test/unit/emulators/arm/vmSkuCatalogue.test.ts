@@ -2,11 +2,16 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { sharedReferenceDir } from "../../../../src/emulators/arm/referenceDir.js";
-import { findVmSku, supportsNestedVirtualization, toResourceSku, vmSkuCatalogue } from "../../../../src/emulators/arm/vmSkuCatalogue.js";
+import { referenceDir } from "../../../../src/emulators/referenceDir.js";
+import {
+  findVmSku,
+  supportsNestedVirtualization,
+  toResourceSku,
+  vmSkuCatalogue,
+} from "../../../../src/emulators/arm/vmSkuCatalogue.js";
 
 test("the catalogue holds every size of vm-families.md with its vCPU / memory", () => {
-  const md = readFileSync(join(sharedReferenceDir(), "vm-families.md"), "utf8");
+  const md = readFileSync(join(referenceDir(), "vm-families.md"), "utf8");
   const listed = [...md.matchAll(/`(Standard_[A-Za-z0-9_]+)` (\d+)\/(\d+)/g)];
   assert.ok(listed.length >= 14);
   for (const [, name, cpu, mem] of listed) {

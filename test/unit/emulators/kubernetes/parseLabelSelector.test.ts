@@ -30,7 +30,10 @@ describe("label selectors", () => {
     test(`"${selector}" → ${expected}`, () => assert.equal(parseLabelSelector(selector)(labels), expected));
   }
   test("syntax errors are 400 BadRequest", () => {
-    assert.throws(() => parseLabelSelector("app in web"), (e: unknown) => e instanceof KubernetesApiError && e.code === 400 && e.reason === "BadRequest");
+    assert.throws(
+      () => parseLabelSelector("app in web"),
+      (e: unknown) => e instanceof KubernetesApiError && e.code === 400 && e.reason === "BadRequest",
+    );
   });
 });
 
@@ -66,7 +69,13 @@ describe("name and label validation", () => {
     assert.equal(validateObjectMeta({ name: "ok.name" }, "label").length, 1, "dots are not allowed in labels");
   });
   test("missing name is FieldValueRequired", () => {
-    assert.deepEqual(validateObjectMeta({}, "subdomain"), [{ reason: "FieldValueRequired", message: "Required value: name or generateName is required", field: "metadata.name" }]);
+    assert.deepEqual(validateObjectMeta({}, "subdomain"), [
+      {
+        reason: "FieldValueRequired",
+        message: "Required value: name or generateName is required",
+        field: "metadata.name",
+      },
+    ]);
   });
   test("label keys and values", () => {
     assert.deepEqual(validateLabels("metadata.labels", { "example.com/app": "v1.0_x", app: "" }), []);

@@ -1,6 +1,10 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { parseContainerProgram, runProgram, type SimulatedProcessContext } from "../../../../src/emulators/kubernetes/simulatedCommand.js";
+import {
+  parseContainerProgram,
+  runProgram,
+  type SimulatedProcessContext,
+} from "../../../../src/emulators/kubernetes/simulatedCommand.js";
 
 /** A context whose sleeps pass instantly but are recorded; `killAfterSleeps` simulates pod deletion. */
 function fakeContext(kernel = "5.15.48.1-8.cm2", killAfterSleeps = Number.POSITIVE_INFINITY) {
@@ -75,7 +79,11 @@ describe("simulated container commands", () => {
   });
 
   test("quoting, nested sh -c and hostname", async () => {
-    const r = await run(["bash", "-c", `echo "double \\"quoted\\"" 'single;not split'; sh -c 'echo nested; exit 2'; hostname`]);
+    const r = await run([
+      "bash",
+      "-c",
+      `echo "double \\"quoted\\"" 'single;not split'; sh -c 'echo nested; exit 2'; hostname`,
+    ]);
     // echo joins its two arguments; the quoted `;` does not split the sequence.
     assert.deepEqual(r.lines, ['double "quoted" single;not split', "nested", "pod-abcde"]);
     assert.equal(r.code, 0);
