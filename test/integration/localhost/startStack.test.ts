@@ -16,12 +16,18 @@ describe("the local stack's host process", () => {
   test("the access log has one line per request without headers or tokens", async () => {
     const token = await host.token({ team: "alpha", roles: ["Sandbox.Reader"] });
     await fetch(`${host.api}/whoami`, { headers: { authorization: `Bearer ${token}`, "x-secret-header": "s3cr3t" } });
-    await new Promise((r) => setTimeout(r, 100));
-    const lines = host
-      .output()
-      .split("\n")
-      .filter((l) => l.includes('"msg":"request"'));
-    assert.ok(lines.length >= 1);
+    // The line reaches this process through the child's stdout pipe some time after the response: wait for it
+    // (a fixed 100 ms was too short when the machine is busy).
+    const requestLines = () =>
+      host
+        .output()
+        .split("\n")
+        .filter((l) => l.includes('"msg":"request"') && l.includes("/api/v1/whoami"));
+    for (let waited = 0; requestLines().length === 0 && waited < 10_000; waited += 50) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const lines = requestLines();
+    assert.ok(lines.length >= 1, "no access-log line for the request");
     const last = JSON.parse(lines.at(-1)!) as Record<string, unknown>;
     assert.equal(last.method, "GET");
     assert.equal(last.route, "/api/v1/whoami");
