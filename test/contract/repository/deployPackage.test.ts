@@ -1,5 +1,6 @@
 // `npm run package` builds the zip Azure runs; extracted alone in a temp dir, its entry points register
-// every operation of the OpenAPI document through @azure/functions' worker path, and it holds no dev deps.
+// every operation of the OpenAPI document through @azure/functions' worker path, its node_modules is exactly the
+// lockfile's production closure (no dev deps), and the docs page's script is served from its pruned package.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
