@@ -2,14 +2,17 @@
 // `npm run package`: the zip Azure Functions runs (zip deploy / Flex Consumption "one deploy"), built from the checkout.
 // Holds: package.json, host.json, the compiled app (dist/functions, dist/src without the local host and the
 // emulators, which production never loads), the files it reads at run time (openapi/, policy/), and the
-// production dependencies exactly as `npm ls --omit=dev` resolves them from node_modules (no dev dependencies,
-// no .data/, no reference/, no tests). Usage: node scripts/package.mjs [--skip-build] [--out <zip path>]
+// production dependency closure of package-lock.json copied from node_modules (no dev dependencies, no .data/,
+// no reference/, no tests; asset-only packages reduced to the files served). Needs an installed node_modules
+// matching the lockfile (`npm ci`). Usage: node scripts/package.mjs [--skip-build] [--out <zip path>]
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readdirSync, statSync } from "node:fs";
+import { createWriteStream, mkdirSync, readFileSync, readdirSync, realpathSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname, join, relative, resolve, sep } from "node:path";
-import { createWriteStream } from "node:fs";
 import { pipeline } from "node:stream/promises";
+import { pathToFileURL } from "node:url";
 import yazl from "yazl";
+import { productionPackages } from "./productionPackages.mjs";
 
 const root = resolve(new URL("..", import.meta.url).pathname);
 const args = process.argv.slice(2);
@@ -34,8 +37,9 @@ function* walk(dir, skip) {
 }
 
 const zipName = (full) => relative(root, full).split(sep).join("/");
-const files = new Set();
-const add = (full) => files.add(full);
+/** Zip entry name → file on disk (a linked workspace's files are stored under its node_modules path). */
+const files = new Map();
+const add = (full) => files.set(zipName(full), full);
 
 for (const name of ["package.json", "host.json"]) add(join(root, name));
 for (const dir of ["dist/functions", "dist/src", "openapi", "policy"]) {
@@ -46,38 +50,66 @@ for (const dir of ["dist/functions", "dist/src", "openapi", "policy"]) {
     add(file);
 }
 
-// Production dependencies as npm resolves them (hoisted and nested); each package's own nested
-// node_modules is listed separately when it holds production packages, so it is skipped in the walk.
-let listing;
-try {
-  listing = execFileSync(npm, ["ls", "--omit=dev", "--all", "--parseable"], {
-    cwd: root,
-    encoding: "utf8",
-    maxBuffer: 64 * 1024 * 1024,
-  });
-} catch (error) {
-  // npm ls exits non-zero on peer-dependency warnings but still prints the tree.
-  listing = error.stdout ?? "";
+// Production dependencies: the closure package-lock.json gives (scripts/productionPackages.mjs), copied from
+// node_modules. Each package's own nested node_modules is a package of its own in that list, so it is skipped in
+// the walk. Packages the app uses only for a static file (the API reference page's standalone script) keep
+// package.json, their licenses and exactly the files the app resolves and reads; their dependencies (the page
+// renderer's build tree: Vue, TypeScript…) are not followed.
+const { API_DOCS_ASSETS } = await import(pathToFileURL(join(root, "dist", "src", "http", "renderApiDocs.js")).href);
+const requireFromRoot = createRequire(join(root, "package.json"));
+/** Package name → files kept (relative to the package folder, `/`-separated). */
+const assetOnly = new Map();
+for (const asset of Object.values(API_DOCS_ASSETS)) {
+  // As src/http/serviceHandlers.ts finds it: the package's main entry (which must exist to resolve), and the
+  // asset beside it.
+  const main = requireFromRoot.resolve(asset.module);
+  // Node resolves to real paths (node_modules may be a link): compare with the package folder's real path.
+  const dir = realpathSync(join(root, "node_modules", ...asset.module.split("/")));
+  const kept = assetOnly.get(asset.module) ?? new Set(["package.json"]);
+  for (const file of [main, join(dirname(main), asset.file)]) kept.add(relative(dir, file).split(sep).join("/"));
+  assetOnly.set(asset.module, kept);
 }
-const packages = listing
-  .split("\n")
-  .map((line) => line.trim())
-  .filter((line) => line.startsWith(join(root, "node_modules") + sep));
-if (packages.length === 0) throw new Error("npm ls --omit=dev listed no production packages: run npm ci first");
-for (const dir of packages) {
+
+const lock = JSON.parse(readFileSync(join(root, "package-lock.json"), "utf8"));
+const packages = productionPackages(lock, { prune: assetOnly.keys() });
+let copied = 0;
+for (const pkg of packages) {
+  const dir = join(root, ...pkg.source.split("/"));
+  let installed;
+  try {
+    installed = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
+  } catch {
+    if (pkg.optional) continue; // an optional dependency not installed on this platform
+    throw new Error(`${pkg.path} is not installed: run npm ci first`);
+  }
+  if (pkg.version !== undefined && installed.version !== pkg.version)
+    throw new Error(`${pkg.path} is ${installed.version}, package-lock.json says ${pkg.version}: run npm ci first`);
+  copied++;
+  const target = join(root, ...pkg.path.split("/"));
+  const addAs = (file) => files.set(zipName(join(target, relative(dir, file))), file);
+  if (pkg.pruned) {
+    if (pkg.path !== `node_modules/${pkg.name}`) throw new Error(`${pkg.path}: only a top-level package is pruned`);
+    const kept = assetOnly.get(pkg.name);
+    for (const name of readdirSync(dir)) if (/^licen[cs]e/i.test(name)) kept.add(name);
+    for (const name of kept) addAs(join(dir, ...name.split("/")));
+    continue;
+  }
   for (const file of walk(
     dir,
     (full, entry) =>
       (entry.isDirectory() && entry.name === "node_modules") ||
       (entry.isFile() && SKIPPED_FILE.test(entry.name) && !/^licen[cs]e/i.test(entry.name)),
   ))
-    add(file);
+    addAs(file);
 }
 
 mkdirSync(dirname(out), { recursive: true });
 const zip = new yazl.ZipFile();
-const sorted = [...files].sort();
-for (const file of sorted) zip.addFile(file, zipName(file), { mtime: statSync(file).mtime, mode: 0o100644 });
+const sorted = [...files.keys()].sort();
+for (const name of sorted) {
+  const file = files.get(name);
+  zip.addFile(file, name, { mtime: statSync(file).mtime, mode: 0o100644 });
+}
 zip.end();
 await pipeline(zip.outputStream, createWriteStream(out));
-console.log(JSON.stringify({ zip: out, files: sorted.length, packages: packages.length, bytes: statSync(out).size }));
+console.log(JSON.stringify({ zip: out, files: sorted.length, packages: copied, bytes: statSync(out).size }));

@@ -28,6 +28,8 @@ export async function invokeViaWorkerPath(
   name: string,
   url: string,
   headers: Record<string, string> = {},
+  /** Route parameters, as the host fills them from the function's route template (`{asset}`). */
+  params: Record<string, string> = {},
 ): Promise<{ status: number; headers: Record<string, string>; body: string }> {
   const fn = registry.get(name);
   assert.ok(fn, `${name} registered`);
@@ -40,7 +42,7 @@ export async function invokeViaWorkerPath(
     metadata: fn.metadata,
     request: {
       invocationId,
-      inputData: [{ name: triggerName, data: { http: { method: "GET", url, headers, query: {}, params: {} } } }],
+      inputData: [{ name: triggerName, data: { http: { method: "GET", url, headers, query: {}, params } } }],
       triggerMetadata: {},
     },
     state: undefined,

@@ -1,8 +1,10 @@
 // `npm run package` builds the zip Azure runs; extracted alone in a temp dir, its entry points register
-// every operation of the OpenAPI document through @azure/functions' worker path, and it holds no dev deps.
+// every operation of the OpenAPI document through @azure/functions' worker path, its node_modules is exactly the
+// lockfile's production closure (no dev deps), and the docs page's script is served from its pruned package.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { createWriteStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { createRequire } from "node:module";
@@ -14,6 +16,8 @@ import { installFunctionsCore } from "../../../src/localhost/functionsCoreShim.j
 import type { FunctionRegistry } from "../../../src/localhost/functionRegistry.js";
 import { packageRoot } from "../../../src/packageRoot.js";
 import { invokeViaWorkerPath } from "../../support/workerPath.js";
+import { API_DOCS_ASSETS } from "../../../src/http/renderApiDocs.js";
+import { productionPackages, type PackageLock, type ProductionPackage } from "../../../scripts/productionPackages.mjs";
 
 const root = packageRoot();
 
@@ -56,6 +60,7 @@ describe("npm run package: the deployable zip", () => {
   let app: string;
   let entries: string[];
   let registry: FunctionRegistry;
+  let production: ProductionPackage[];
 
   before(async () => {
     work = mkdtempSync(join(tmpdir(), "aks-pod-sandbox-package-"));
@@ -76,6 +81,10 @@ describe("npm run package: the deployable zip", () => {
       { cwd: root, stdio: "pipe" },
     );
     entries = await extract(zipPath, app);
+    // The same closure the script copies, asset-only packages (the API reference page's script) pruned.
+    production = productionPackages(JSON.parse(readFileSync(join(root, "package-lock.json"), "utf8")) as PackageLock, {
+      prune: Object.values(API_DOCS_ASSETS).map((asset) => asset.module),
+    });
     // Load the extracted entry points (package.json `main`) as the Functions worker does, with its own node_modules.
     registry = installFunctionsCore();
     const main = (JSON.parse(readFileSync(join(app, "package.json"), "utf8")) as { main: string }).main;
@@ -117,20 +126,9 @@ describe("npm run package: the deployable zip", () => {
         entries.some((e) => e.startsWith(`node_modules/${dep}/`)),
         `production dependency ${dep}`,
       );
-    // A dev dependency may come along only when a production package needs it too (@types/node does; so
-    // does typescript, a dependency of the API reference page's renderer): npm's production tree says which.
-    let production = "";
-    try {
-      production = execFileSync("npm", ["ls", "--omit=dev", "--all", "--parseable"], {
-        cwd: root,
-        encoding: "utf8",
-        maxBuffer: 64 * 1024 * 1024,
-      });
-    } catch (error) {
-      production = (error as { stdout?: string }).stdout ?? "";
-    }
-    const neededInProduction = (dep: string) =>
-      production.split("\n").some((line) => line.trim() === join(root, "node_modules", dep));
+    // A dev dependency may come along only when a production package needs it too (@types/node does, nested
+    // under @kubernetes/client-node): the lockfile's production closure says which.
+    const neededInProduction = (dep: string) => production.some((p) => p.path === `node_modules/${dep}`);
     for (const dev of Object.keys(pkg.devDependencies).filter((d) => !neededInProduction(d))) {
       assert.ok(!entries.some((e) => e.startsWith(`node_modules/${dev}/`)), `dev dependency ${dev} left out`);
     }
@@ -150,6 +148,60 @@ describe("npm run package: the deployable zip", () => {
       !entries.some((e) => !e.startsWith("node_modules/") && e.endsWith(".ts")),
       "no TypeScript sources of the app",
     );
+  });
+
+  test("node_modules holds exactly the production closure of package-lock.json; asset-only packages only the files served", () => {
+    /** Package folders in the zip: node_modules/<name> or node_modules/@scope/<name>, nested ones included. */
+    const packageDirs = new Set(
+      entries
+        .filter((e) => e.startsWith("node_modules/") && e.endsWith("/package.json"))
+        .map((e) => e.slice(0, -"/package.json".length))
+        .filter((dir) => /^node_modules\/((@[^/]+\/)?[^/]+\/node_modules\/)*(@[^/]+\/)?[^/]+$/.test(dir)),
+    );
+    const expected = production.filter((p) => !p.optional || existsSync(join(root, p.source, "package.json")));
+    assert.deepEqual(
+      expected.map((p) => p.path).filter((path) => !packageDirs.has(path)),
+      [],
+      "production packages missing from the zip",
+    );
+    assert.deepEqual(
+      [...packageDirs].filter((dir) => !expected.some((p) => p.path === dir)).sort(),
+      [],
+      "packages in the zip that are not production dependencies",
+    );
+    const pruned = production.filter((p) => p.pruned);
+    assert.deepEqual(
+      pruned.map((p) => p.name),
+      [...new Set(Object.values(API_DOCS_ASSETS).map((asset) => asset.module))],
+    );
+    for (const pkg of pruned) {
+      const kept = entries
+        .filter((e) => e.startsWith(`${pkg.path}/`) && !e.endsWith("/"))
+        .map((e) => e.slice(pkg.path.length + 1));
+      const assets = Object.values(API_DOCS_ASSETS).filter((asset) => asset.module === pkg.name);
+      for (const asset of assets)
+        assert.ok(
+          kept.some((f) => f.endsWith(`/${asset.file}`)),
+          `${pkg.name}: ${asset.file}`,
+        );
+      // package.json, the main entry (which must exist for the package to resolve), the served files, licenses.
+      assert.deepEqual(
+        kept.filter(
+          (f) => f !== "package.json" && !/^licen[cs]e/i.test(f) && !assets.some((a) => f.endsWith(`/${a.file}`)),
+        ),
+        [
+          (JSON.parse(readFileSync(join(app, pkg.path, "package.json"), "utf8")) as { main: string }).main.replace(
+            /^\.\//,
+            "",
+          ),
+        ],
+        `${pkg.name} holds only the files served`,
+      );
+    }
+    // The page renderer's own dependencies stay out (Vue, and TypeScript, which it lists as an optional peer).
+    for (const dep of ["vue", "typescript", "@scalar/api-client"]) {
+      assert.ok(!entries.some((e) => e.startsWith(`node_modules/${dep}/`)), `${dep} left out`);
+    }
   });
 
   test("its entry points register every operation of the OpenAPI document, and they answer through the worker path", async () => {
@@ -184,5 +236,29 @@ describe("npm run package: the deployable zip", () => {
     );
     assert.equal(served.status, 200);
     assert.equal((JSON.parse(served.body) as { openapi: string }).openapi, "3.1.0");
+  });
+
+  test("the API reference page and its script are served from the zip through the worker path", async () => {
+    const page = await invokeViaWorkerPath(registry, "getApiDocs", "http://localhost:7071/api/v1/docs");
+    assert.equal(page.status, 200);
+    assert.match(page.body, /<script src="docs\/assets\/scalar-standalone\.js"><\/script>/);
+    for (const [name, asset] of Object.entries(API_DOCS_ASSETS)) {
+      const served = await invokeViaWorkerPath(
+        registry,
+        "getApiDocsAsset",
+        `http://localhost:7071/api/v1/docs/assets/${name}`,
+        {},
+        { asset: name },
+      );
+      assert.equal(served.status, 200, `${name}: ${served.body.slice(0, 200)}`);
+      assert.equal(served.headers["content-type"], asset.contentType);
+      // Byte for byte the installed file (the extracted code resolves the package from the zip's own node_modules).
+      const installed = readFileSync(
+        join(dirname(createRequire(join(root, "package.json")).resolve(asset.module)), asset.file),
+        "utf8",
+      );
+      assert.equal(served.body.length, installed.length);
+      assert.ok(served.body === installed, `${name} matches the installed file`);
+    }
   });
 });
