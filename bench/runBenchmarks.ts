@@ -72,14 +72,14 @@ if (wanted("coldStart")) {
 }
 
 if (wanted("reconcilePass")) {
-  const active = Number(process.env.BENCH_RECONCILE_ACTIVE ?? 1000);
-  const terminal = Number(process.env.BENCH_RECONCILE_TERMINAL ?? 5000);
+  const active = Number(process.env.BENCH_RECONCILE_ACTIVE ?? 10_000);
+  const terminal = Number(process.env.BENCH_RECONCILE_TERMINAL ?? 100_000);
   log(`reconcilePass: seeding ${active} active + ${terminal} terminal operations into Azurite…`);
   const pass = await measureReconcilePass({ active, terminal, due: Math.min(50, active) });
   results.reconcilePass = pass;
   save();
   log(
-    `  reconcilePass: ${pass.measured.tableRequests} Table requests with history vs ${pass.floor.tableRequests} without (ratio ${pass.tableRequestsRatio}, target 1); ${pass.measured.historyEntitiesRead} history rows read`,
+    `  reconcilePass: ${pass.measured.tableRequests} Table requests with history vs ${pass.floor.tableRequests} without (ratio ${pass.tableRequestsRatio}, target 1); ${pass.measured.historyEntitiesRead} history rows read; listDue ${pass.measured.listDueMs} ms vs ${pass.floor.listDueMs} ms; seeded in ${pass.seedSeconds} s`,
   );
 }
 
