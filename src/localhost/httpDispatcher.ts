@@ -167,6 +167,9 @@ export class HttpDispatcher {
 
   async #readBody(req: IncomingMessage): Promise<Buffer | "tooLarge"> {
     const limit = this.#options.maxBodyBytes;
+    // Neither header: HTTP/1.1 says there is no body (most GETs), so no stream iterator is set up for it.
+    if (req.headers["content-length"] === undefined && req.headers["transfer-encoding"] === undefined)
+      return Buffer.alloc(0);
     const declared = Number(req.headers["content-length"] ?? "0");
     if (declared > limit) {
       req.resume();
