@@ -67,10 +67,22 @@ export async function startAppHost(options: AppHostOptions = {}): Promise<AppHos
       () => reject(new Error(`host not ready in time:\n${output}`)),
       options.timeoutMs ?? 60_000,
     );
+    // Only complete lines are looked at (a chunk may end inside the ready line), each once: the
+    // access log keeps writing for the whole test, and splitting everything printed so far again
+    // on every chunk grew quadratic (a benchmark's thousands of requests) and stole the CPU the
+    // measurements run on. The listener goes once the line is found.
+    let scanned = 0;
     const check = (): void => {
-      const line = output.split("\n").find((l) => l.startsWith('{"api"'));
+      const end = output.lastIndexOf("\n");
+      if (end < scanned) return;
+      const line = output
+        .slice(scanned, end)
+        .split("\n")
+        .find((l) => l.startsWith('{"api"'));
+      scanned = end + 1;
       if (line) {
         clearTimeout(timer);
+        child.stdout.off("data", check);
         resolve(JSON.parse(line) as Record<string, string>);
       }
     };
