@@ -158,11 +158,14 @@ describe("OpenAPI fuzzing through the local stack", () => {
           body.error.code,
           `x-ms-error-code differs from error.code: ${what}`,
         );
-        assert.equal(
-          calls.armWrites + calls.kubernetesWrites,
-          0,
-          `4xx after an upstream write ${JSON.stringify(calls)}: ${what}`,
-        );
+        if (calls.armWrites + calls.kubernetesWrites > 0) {
+          // Which upstream requests the case made, with their answers: what a failure needs to be understood.
+          const made = [
+            ...(calls.arm > 0 ? arm.entries().slice(-calls.arm) : []),
+            ...(calls.kubernetes > 0 ? kubernetes.entries().slice(-calls.kubernetes) : []),
+          ].map((e) => `${e.method} ${e.path} ${e.status}`);
+          assert.fail(`4xx after an upstream write ${JSON.stringify(calls)}: ${what}\nupstream: ${made.join("; ")}`);
+        }
       }
       if (r.invalid) {
         assert.ok(res.status >= 400 && res.status < 500, `invalid request not refused: ${what}`);

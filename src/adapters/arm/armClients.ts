@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { readFileSync } from "node:fs";
 import type { TokenCredential } from "@azure/core-auth";
-import type { HttpClient, PipelinePolicy } from "@azure/core-rest-pipeline";
+import type { HttpClient, PipelinePolicy, PipelineResponse } from "@azure/core-rest-pipeline";
 import { ContainerServiceClient } from "@azure/arm-containerservice";
 import { FeatureClient } from "@azure/arm-features";
 import { ResourceManagementClient } from "@azure/arm-resources";
@@ -9,6 +9,7 @@ import { DefaultAzureCredential } from "@azure/identity";
 import type { Configuration } from "../../config/configuration.js";
 import { createTrustingHttpClient } from "./emulatorTrust.js";
 import { retryAfterMsFrom } from "./armErrors.js";
+import { locallyThrottled, SubscriptionThrottle } from "./subscriptionThrottle.js";
 import { inSpan, SpanKind } from "../../telemetry/tracing.js";
 import { serviceMetrics } from "../../telemetry/metrics.js";
 
@@ -70,6 +71,8 @@ export function sendRawPutBody(path: string, document: unknown): void {
   current.rawPut = { path, json: JSON.stringify(document) };
 }
 
+const subscriptionThrottle = new SubscriptionThrottle();
+
 const capturePolicy: PipelinePolicy = {
   name: "sandboxArmCallScope",
   async sendRequest(request, next) {
@@ -96,7 +99,22 @@ const capturePolicy: PipelinePolicy = {
         },
       },
       async (span) => {
-        const res = await next(request);
+        const waitMs = subscriptionThrottle.remainingMs(request.url, Date.now());
+        if (waitMs > 0) {
+          span.setAttribute("http.response.status_code", 429);
+          throw locallyThrottled(request, waitMs);
+        }
+        let res: PipelineResponse;
+        try {
+          res = await next(request);
+        } catch (error) {
+          // Inner policies may already have turned the answer into a RestError.
+          const answered = (error as { response?: PipelineResponse }).response;
+          if (answered)
+            subscriptionThrottle.observe(request.url, answered.status, (n) => answered.headers.get(n), Date.now());
+          throw error;
+        }
+        subscriptionThrottle.observe(request.url, res.status, (n) => res.headers.get(n) ?? undefined, Date.now());
         span.setAttribute("http.response.status_code", res.status);
         serviceMetrics.armCall(request.method, res.status);
         return res;
