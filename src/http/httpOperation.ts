@@ -149,7 +149,7 @@ export function httpOperationHandler<TBody>(
         request,
         principal,
         validated.body,
-        () =>
+        (repeatabilityKey) =>
           handler({
             operationId,
             params: validated.params,
@@ -157,6 +157,7 @@ export function httpOperationHandler<TBody>(
             body: validated.body as TBody,
             principal,
             requestId,
+            ...(repeatabilityKey === undefined ? {} : { repeatabilityKey }),
             request,
             invocation,
           }),

@@ -16,10 +16,23 @@ export function jobHandlers(services: ServicesSource<"jobs">) {
   /**
    * `submitJob` (Submitter): validates the body completely before the cluster
    * is touched, then creates the Job. 201 with the job view and `Location`.
-   * Retries with the same `Repeatability-Request-ID` replay the first answer.
+   * Retries with the same `Repeatability-Request-ID` replay the first answer; a retry after a try that died
+   * mid-way answers with the job that try submitted (the same 201), never `Conflict` with it.
    */
-  const submitJob: OperationHandler<JobSubmissionBody> = async ({ params, body, principal, requestId }) => {
-    const record = await services().jobs.submit({ principal, cluster: clusterRefOf(params), body, requestId });
+  const submitJob: OperationHandler<JobSubmissionBody> = async ({
+    params,
+    body,
+    principal,
+    requestId,
+    repeatabilityKey,
+  }) => {
+    const record = await services().jobs.submit({
+      principal,
+      cluster: clusterRefOf(params),
+      body,
+      requestId,
+      ...(repeatabilityKey === undefined ? {} : { submissionKey: repeatabilityKey }),
+    });
     const view = jobView(record);
     return { status: 201, headers: { location: view.links.self }, body: view };
   };

@@ -14,6 +14,12 @@ export interface OperationContext<TBody = unknown> {
   readonly principal: Principal;
   /** This request's id (`x-ms-request-id`), passed on to ARM as the correlation id. */
   readonly requestId: string;
+  /**
+   * Set when the request carries a `Repeatability-Request-ID`: the same on every try of that request (a hash of
+   * the caller and the id, nothing secret). A use case whose work is not naturally idempotent records it, so that a
+   * retry taking over from a try that died mid-way recognizes that try's work as its own.
+   */
+  readonly repeatabilityKey?: string;
   readonly request: HttpRequest;
   readonly invocation: InvocationContext;
 }

@@ -47,14 +47,17 @@ function replay(response: RepeatableResponse): OperationResult {
  * with `Repeatability-Result: rejected`. Concurrent duplicates wait for the
  * first execution. A `Repeatability-First-Sent` older than 24 h is rejected
  * (400). Failed executions (thrown errors) are not kept, so a retry runs again.
- * Without the header, or for other methods, `run` simply runs.
+ * Without the header, or for other methods, `run` simply runs. `run` gets the
+ * request's repeatability key: a try that takes over from one that died
+ * mid-request (see the store's pending lease) runs again, and a use case that
+ * is not naturally idempotent recognizes the dead try's work by that key.
  */
 export async function withRepeatability(
   store: () => RepeatabilityStore,
   request: HttpRequest,
   principal: Principal,
   body: unknown,
-  run: () => Promise<OperationResult>,
+  run: (repeatabilityKey?: string) => Promise<OperationResult>,
 ): Promise<OperationResult> {
   const id = request.headers.get("repeatability-request-id");
   if (id === null || !MUTATING.has(request.method.toUpperCase())) return run();
@@ -130,7 +133,7 @@ export async function withRepeatability(
 
   let result: OperationResult;
   try {
-    result = await run();
+    result = await run(key);
   } catch (error) {
     await repeatability.release(key).catch(() => undefined);
     throw error;

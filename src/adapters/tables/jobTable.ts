@@ -65,6 +65,7 @@ function toRow(record: JobRecord): Row {
     logTruncated: record.logs?.truncated,
     logCapturedAt: record.logs?.capturedAt,
     announcedStatus: record.announcedStatus,
+    submissionKey: record.submissionKey,
   };
   for (const [k, v] of Object.entries(optional)) if (v !== undefined) row[k] = v;
   return row;
@@ -95,6 +96,7 @@ function fromRow(row: TableEntityResult<Record<string, unknown>>): JobRecord {
     createdAt: String(row.createdAt),
     createdBy: String(row.createdBy),
     requestId: String(row.requestId),
+    ...(typeof row.submissionKey === "string" ? { submissionKey: row.submissionKey } : {}),
     warnings: JSON.parse(str(row.warnings) ?? "[]") as string[],
     refreshedAt: str(row.refreshedAt),
     logs:

@@ -1,9 +1,10 @@
 import type { TableClient } from "@azure/data-tables";
 import { SandboxError } from "../../domain/sandboxError.js";
-import type {
-  RepeatabilityRecord,
-  RepeatabilityStore,
-  RepeatableResponse,
+import {
+  PENDING_LEASE_MS,
+  type RepeatabilityRecord,
+  type RepeatabilityStore,
+  type RepeatableResponse,
 } from "../../domain/operations/repeatability.js";
 import { tableCreator } from "./tableClients.js";
 import { statusOf, storageError } from "./tableErrors.js";
@@ -11,13 +12,7 @@ import { statusOf, storageError } from "./tableErrors.js";
 /** Default table name of {@link TableRepeatabilityStore}. */
 export const REPEATABILITY_TABLE = "repeatability";
 
-/**
- * How long a `pending` reservation is honoured. The instance that made it
- * either completes or releases it within one request; past this it died
- * mid-request (a crash, an OOM kill, a scale-in), and a retry with the same
- * id takes the reservation over instead of waiting out the 24 h window.
- */
-export const PENDING_LEASE_MS = 60_000;
+export { PENDING_LEASE_MS };
 
 /**
  * {@link RepeatabilityStore} on Azure Tables: partition = first two hex

@@ -10,6 +10,7 @@ import type { ClusterKubernetes, ClusterKubernetesFactory, KubernetesObject } fr
 import { isClusterGone } from "../kubernetes/clusterKubernetes.js";
 import { namespaceFor, type SandboxPolicy } from "../policy/policy.js";
 import { isSandboxError } from "../sandboxError.js";
+import { PENDING_LEASE_MS } from "../operations/repeatability.js";
 import { JOB_ID_LABEL } from "./jobManifest.js";
 import { readLogEnd } from "./readLogEnd.js";
 import { jobApiId, lastBytes, MAX_CAPTURED_LOG_BYTES, type JobRecord } from "./jobRecord.js";
@@ -34,8 +35,14 @@ const CAPTURE_TAIL_LINES = 20_000;
 /** Bytes read from a finished pod at most per read (the Kubernetes API cuts from the start of the tail: see `readLogEnd`). */
 const CAPTURE_READ_BYTES = 4 * 1024 * 1024;
 
-/** How long a new row may exist without its Kubernetes Job (the submission creates the row first), wall ms. */
-const CREATION_GRACE_MS = 60_000;
+/**
+ * How long a new row may exist without its Kubernetes Job (the submission creates the row first), wall ms. Longer
+ * than a submission takes by far: when its instance dies between row and Job, a retry of the request takes over
+ * once the repeatability lease has run out and a waiting retry gave up (≈ 80 s), and creates the Job itself.
+ */
+const CREATION_GRACE_MS = PENDING_LEASE_MS * 3;
+/** How long an active-job pointer may exist without its row (the submission writes both at once), wall ms. */
+const POINTER_GRACE_MS = 60_000;
 
 /** Figures of one {@link JobReconciler.reconcileJobs} pass. */
 export interface JobReconcileReport {
@@ -282,7 +289,7 @@ export class JobReconciler {
     if (!record) {
       // Submission writes the pointer and the row at once: a young pointer's row may be on its way.
       const since = key.since === undefined ? Number.NaN : Date.parse(key.since);
-      if (this.#now().getTime() - since < CREATION_GRACE_MS) return false;
+      if (this.#now().getTime() - since < POINTER_GRACE_MS) return false;
       await this.#store.clearActive(key);
       return true;
     }

@@ -35,6 +35,11 @@ export interface JobRecord extends JobState {
   createdAt: string;
   createdBy: string;
   requestId: string;
+  /**
+   * The submitting request's repeatability key (a hash of caller and `Repeatability-Request-ID`), when it had one:
+   * how a retry recognizes the job its interrupted first try submitted.
+   */
+  submissionKey?: string;
   warnings: string[];
   /** Last time the status was read from the cluster. */
   refreshedAt: string | undefined;

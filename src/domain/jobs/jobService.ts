@@ -100,6 +100,7 @@ export class JobService {
     cluster: ClusterRef;
     body: JobSubmissionBody;
     requestId: string;
+    submissionKey?: string;
   }): Promise<JobRecord> {
     return this.#submitter.submit(input);
   }

@@ -10,6 +10,7 @@ import type {
   ClusterKubernetes,
   ClusterKubernetesFactory,
   ClusterRef,
+  KubernetesObject,
   NodeSummary,
 } from "../kubernetes/clusterKubernetes.js";
 import { authorizeClusterAccess, requireTeam } from "../policy/authorization.js";
@@ -19,7 +20,7 @@ import { buildJobManifest, JOB_ID_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE, TEA
 import type { JobRecord } from "./jobRecord.js";
 import { isTerminalJobStatus } from "./jobStatus.js";
 import type { JobStore } from "./jobStore.js";
-import { validateJobSubmission, type JobSubmissionBody } from "./jobSubmission.js";
+import { validateJobSubmission, type JobSpec, type JobSubmissionBody } from "./jobSubmission.js";
 import type { JobSlotQuota } from "./jobSlotQuota.js";
 import { fitsSomeNode, sandboxVmFootprint } from "./sandboxFootprint.js";
 import { defaultJobLimits, JOB_SERVICE_ACCOUNT, QUOTA_NAME } from "../containment/containmentObjects.js";
@@ -41,6 +42,11 @@ export interface JobSubmitterDependencies {
   log: (event: Record<string, unknown>) => void;
   /** Absent (unit tests with fakes): namespaces are only created, engines not checked. */
   containment?: NamespaceContainment | undefined;
+}
+
+/** The `Conflict` a taken job name is refused with. */
+function isNameTaken(error: unknown): boolean {
+  return isSandboxError(error) && error.code === "Conflict" && error.target === "body.name";
 }
 
 /**
@@ -93,18 +99,26 @@ export class JobSubmitter {
    * `Conflict` (a job of that name exists), `JobLimitExceeded` /
    * `QuotaExceeded` (namespace quota), `QuotaExceeded` (concurrent jobs),
    * upstream errors.
+   *
+   * `submissionKey` (the request's repeatability key) makes a retry of a
+   * submission whose first try died mid-way idempotent: the name a try finds
+   * taken by a row with the same key and caller is that try's own job, which
+   * is finished (its Job created if the first try died before) and returned.
+   * A generated name is derived from the key, so every try picks the same.
    */
   async submit(input: {
     principal: Principal;
     cluster: ClusterRef;
     body: JobSubmissionBody;
     requestId: string;
+    submissionKey?: string;
   }): Promise<JobRecord> {
-    const { principal, cluster, body } = input;
+    const { principal, cluster, body, submissionKey } = input;
     authorizeClusterAccess(principal, this.#policy, cluster, "change");
     const team = requireTeam(principal, this.#policy);
     const namespace = namespaceFor(team, cluster);
-    const spec = validateJobSubmission(body, { principal, team, generateName: () => `job-${this.#random(4)}` });
+    const generateName = () => `job-${submissionKey?.slice(0, 8) ?? this.#random(4)}`;
+    const spec = validateJobSubmission(body, { principal, team, generateName });
     if (this.#containment) {
       // A contained namespace's quota counts limits: a job that names none gets the team's small default, explicitly.
       const defaults = defaultJobLimits(team);
@@ -160,6 +174,12 @@ export class JobSubmitter {
       }
     }
 
+    // A row of this name with this request's key is an earlier try's: resumed below instead of refused.
+    const earlierTry = async (): Promise<JobRecord | undefined> => {
+      if (submissionKey === undefined) return undefined;
+      const row = await this.#store.get(team.name, cluster, spec.name);
+      return row?.submissionKey === submissionKey && row.createdBy === principal.id ? row : undefined;
+    };
     const nameTaken = (): SandboxError =>
       new SandboxError(
         "Conflict",
@@ -172,7 +192,11 @@ export class JobSubmitter {
     if (containment && !quotaRead) {
       // Not known to be contained yet (the first submission per namespace and refresh period): the
       // Job name is checked and containment applied before anything is written.
-      if (await liveRead()) throw nameTaken();
+      if (await liveRead()) {
+        const own = await earlierTry();
+        if (own) return this.#resume(k8s, own, spec, await liveRead(), team.quotas.ephemeralStorageMiBPerJob);
+        throw nameTaken();
+      }
       await containment.ensure(k8s, cluster, team, namespace);
       quotaCheck = settled(k8s.getObject("v1", "ResourceQuota", namespace, QUOTA_NAME));
     }
@@ -193,6 +217,7 @@ export class JobSubmitter {
       createdAt: now,
       createdBy: principal.id,
       requestId: input.requestId,
+      ...(submissionKey === undefined ? {} : { submissionKey }),
       warnings: spec.warnings,
       refreshedAt: undefined,
       logs: undefined,
@@ -222,42 +247,21 @@ export class JobSubmitter {
       failure = { error };
     }
     if (failure || row.status === "rejected") {
+      const own = isNameTaken(failure?.error ?? (row.status === "rejected" ? row.reason : undefined))
+        ? await earlierTry().catch(() => undefined)
+        : undefined;
       if (row.status === "fulfilled") await this.#store.delete(row.value).catch(() => undefined);
       // A failure other than the name's conflict may have written the row all the same (its answer lost on the
       // way back): left behind, it would claim the name for a job that never runs, and a retry would answer 409.
       else if (!(isSandboxError(row.reason) && row.reason.code === "Conflict"))
         await this.#discardRow(record).catch(() => undefined);
       if (slot.status === "fulfilled") await this.#slots.releaseJobSlot(team.name, uid).catch(() => undefined);
+      if (own) return this.#resume(k8s, own, spec, await liveRead(), ephemeralMiB);
       throw (failure?.error ?? (row as PromiseRejectedResult).reason) as Error;
     }
     const stored = row.value;
     try {
-      if (!this.#containment)
-        await k8s.ensureNamespace(namespace, { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [TEAM_LABEL]: team.name });
-      await k8s.createJob(
-        namespace,
-        buildJobManifest({
-          name: spec.name,
-          namespace,
-          image: spec.image,
-          command: spec.command,
-          args: spec.args,
-          env: spec.env,
-          limits: spec.limits,
-          requests: spec.requests,
-          runtimeClassName: record.runtimeClassName,
-          timeoutSeconds: spec.timeoutSeconds,
-          ttlSecondsAfterFinished: spec.ttlSecondsAfterFinished,
-          backoffLimit: spec.backoffLimit,
-          runAsNonRoot: spec.runAsNonRoot,
-          team: team.name,
-          jobId: uid,
-          requestId: input.requestId,
-          ...(this.#containment
-            ? { serviceAccountName: JOB_SERVICE_ACCOUNT, ephemeralStorage: `${ephemeralMiB}Mi` }
-            : {}),
-        }),
-      );
+      await this.#createJob(k8s, stored, spec, ephemeralMiB);
     } catch (error) {
       // The create may have reached the cluster although it failed here: our Job (by its uid label) goes too.
       if (!(isSandboxError(error) && error.code === "Conflict"))
@@ -282,6 +286,63 @@ export class JobSubmitter {
       isolation: spec.isolation,
     });
     return stored;
+  }
+
+  /** The namespace (without containment) and the Kubernetes Job of a recorded job, labelled with its uid. */
+  async #createJob(k8s: ClusterKubernetes, record: JobRecord, spec: JobSpec, ephemeralMiB: number): Promise<void> {
+    const team = record.team;
+    if (!this.#containment)
+      await k8s.ensureNamespace(record.namespace, { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [TEAM_LABEL]: team });
+    await k8s.createJob(
+      record.namespace,
+      buildJobManifest({
+        name: record.name,
+        namespace: record.namespace,
+        image: spec.image,
+        command: spec.command,
+        args: spec.args,
+        env: spec.env,
+        limits: spec.limits,
+        requests: spec.requests,
+        runtimeClassName: record.runtimeClassName,
+        timeoutSeconds: spec.timeoutSeconds,
+        ttlSecondsAfterFinished: spec.ttlSecondsAfterFinished,
+        backoffLimit: spec.backoffLimit,
+        runAsNonRoot: spec.runAsNonRoot,
+        team,
+        jobId: record.uid,
+        requestId: record.requestId,
+        ...(this.#containment
+          ? { serviceAccountName: JOB_SERVICE_ACCOUNT, ephemeralStorage: `${ephemeralMiB}Mi` }
+          : {}),
+      }),
+    );
+  }
+
+  /**
+   * Finishes the submission an earlier try of the same request began and died in (`own`: its row): its slot is held
+   * again (idempotent per uid), its Job created when that try died before creating it, and its row returned — what
+   * that try would have answered. A row the timer already ended (the Job never came) is returned as it is.
+   * @throws SandboxError `Conflict` when the Job of that name is another submission's.
+   */
+  async #resume(
+    k8s: ClusterKubernetes,
+    own: JobRecord,
+    spec: JobSpec,
+    live: KubernetesObject | undefined,
+    ephemeralMiB: number,
+  ): Promise<JobRecord> {
+    if (isTerminalJobStatus(own.status)) return own;
+    if (live && live.metadata?.labels?.[JOB_ID_LABEL] !== own.uid)
+      throw new SandboxError(
+        "Conflict",
+        `A job named "${own.name}" already exists on cluster "${own.cluster.clusterName}"; choose another name or cancel it first.`,
+        { target: "body.name" },
+      );
+    await this.#slots.reserveJobSlot(own.team, own.uid);
+    if (!live) await this.#createJob(k8s, own, spec, ephemeralMiB);
+    this.#log({ msg: "job submission resumed", team: own.team, cluster: own.cluster.clusterName, job: own.name });
+    return own;
   }
 
   /** Deletes the job's row if it is this submission's (same uid): another submission's row stays. */

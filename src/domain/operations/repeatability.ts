@@ -7,6 +7,14 @@
 /** Hours a request id is remembered. */
 export const REPEATABILITY_HOURS = 24;
 
+/**
+ * How long a `pending` reservation is honoured, wall ms. The instance that
+ * made it either completes or releases it within one request; past this it
+ * died mid-request (a crash, an OOM kill, a scale-in), and a retry with the
+ * same id takes the reservation over instead of waiting out the 24 h window.
+ */
+export const PENDING_LEASE_MS = 60_000;
+
 /** A response as replayed: status, headers, JSON or text body. */
 export interface RepeatableResponse {
   status: number;

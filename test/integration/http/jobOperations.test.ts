@@ -3,6 +3,9 @@
 // claim is checked in the Kubernetes emulator's state.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { TableClient } from "@azure/data-tables";
+import { REPEATABILITY_TABLE } from "../../../src/adapters/tables/repeatabilityTable.js";
 import { poll, startInProcessStack, type SandboxStack } from "../../support/sandboxStack.js";
 import type { InProcessApp } from "../../support/inProcessApp.js";
 
@@ -330,5 +333,25 @@ describe("Jobs through the REST API (simulated Azure)", () => {
     assert.equal(pull.status, "Pending");
     assert.match(pull.message, /not found/);
     assert.equal((await json(await stack.call("DELETE", `${jobs}/pull`, submitter))).status, "Canceled");
+  });
+
+  test("a retry that takes over from a try which died after submitting answers 201 with that job, not Conflict", async () => {
+    const id = randomUUID();
+    const body = { name: "once", image: SEED_IMAGE, command: ["uname", "-r"] };
+    const first = await stack.call("POST", jobs, submitter, body, { "repeatability-request-id": id });
+    assert.equal(first.status, 201, await first.clone().text());
+    const submitted = await json(first);
+    // What the pending lease's expiry does after a crash: the request id's record is gone, the retry runs again.
+    const conn = stack.host.env.SANDBOX_TABLES_CONNECTION!;
+    const table = TableClient.fromConnectionString(conn, REPEATABILITY_TABLE, { allowInsecureConnection: true });
+    for await (const row of table.listEntities()) await table.deleteEntity(row.partitionKey!, row.rowKey!);
+    const retry = await stack.call("POST", jobs, submitter, body, { "repeatability-request-id": id });
+    assert.equal(retry.status, 201, await retry.clone().text());
+    assert.equal((await json(retry)).id, submitted.id);
+    assert.equal(snapshot().jobs.filter((j) => j.metadata?.name === "once").length, 1, "one Job");
+    // Another request (another id) for the same name is still refused.
+    const other = await stack.call("POST", jobs, submitter, body, { "repeatability-request-id": randomUUID() });
+    assert.equal(other.status, 409);
+    await stack.call("DELETE", `${jobs}/once`, submitter);
   });
 });

@@ -8,6 +8,7 @@ import type {
   KubernetesObject,
   NodeSummary,
 } from "../../../../src/domain/kubernetes/clusterKubernetes.js";
+import { JOB_ID_LABEL } from "../../../../src/domain/jobs/jobManifest.js";
 import { SandboxError } from "../../../../src/domain/sandboxError.js";
 import { ALPHA_CLUSTER, fixturePolicy, principal } from "../../../support/policyFixtures.js";
 import { InMemoryJobStore } from "../../../support/fakes/inMemoryJobStore.js";
@@ -72,7 +73,16 @@ function setup() {
       body: { image: IMAGE, name },
       requestId: `r-${name}`,
     });
-  return { calls, cluster, held, slots, clock, store, submit };
+  /** One try of a request with a repeatability key (the HTTP layer passes it); `name` undefined: generated. */
+  const tryOf = (submissionKey: string, name?: string, team = "alpha") =>
+    submitter.submit({
+      principal: principal(team, ["Sandbox.Submitter"]),
+      cluster: ALPHA_CLUSTER,
+      body: { image: IMAGE, ...(name === undefined ? {} : { name }) },
+      requestId: `r-${submissionKey}-${++n}`,
+      submissionKey,
+    });
+  return { calls, cluster, held, slots, clock, store, submit, tryOf };
 }
 
 describe("JobSubmitter", () => {
@@ -135,5 +145,49 @@ describe("JobSubmitter", () => {
     await assert.rejects(t.submit("b"), (e: unknown) => e instanceof SandboxError && e.code === "Conflict");
     assert.equal(t.store.rows.size, 1);
     assert.equal(t.held.size, 0);
+  });
+
+  test("a retry of a try that died between row and Job finishes that try's job: same uid, its Job created, one slot", async () => {
+    const t = setup();
+    const first = await t.tryOf("k1", "a");
+    // The first try's instance died after writing the row and the slot, before creating the Job.
+    t.cluster.jobs.clear();
+    const retry = await t.tryOf("k1", "a");
+    assert.equal(retry.uid, first.uid);
+    assert.equal(retry.submissionKey, "k1");
+    assert.equal(t.cluster.jobs.get("a")?.metadata?.labels?.[JOB_ID_LABEL], first.uid, "the Job carries the first uid");
+    assert.deepEqual([...t.held], [first.uid], "the retry's own slot is given back");
+    assert.equal(t.store.rows.size, 1);
+  });
+
+  test("a retry of a try that died after creating the Job answers with that job and creates nothing", async () => {
+    const t = setup();
+    const first = await t.tryOf("k1", "a");
+    const job = t.cluster.jobs.get("a");
+    const retry = await t.tryOf("k1", "a");
+    assert.equal(retry.uid, first.uid);
+    assert.equal(t.cluster.jobs.get("a"), job, "the same Job object: not created again");
+    assert.deepEqual([...t.held], [first.uid]);
+  });
+
+  test("a generated name comes from the key: a retry finds its own job instead of submitting a second", async () => {
+    const t = setup();
+    const first = await t.tryOf("0123456789abcdef", undefined);
+    assert.equal(first.name, "job-01234567");
+    const retry = await t.tryOf("0123456789abcdef", undefined);
+    assert.equal(retry.uid, first.uid);
+    assert.equal(t.cluster.jobs.size, 1);
+  });
+
+  test("the name taken by another request or another caller stays a Conflict", async () => {
+    const t = setup();
+    await t.tryOf("k1", "a");
+    await assert.rejects(t.tryOf("k2", "a"), (e: unknown) => e instanceof SandboxError && e.code === "Conflict");
+    await assert.rejects(t.submit("a"), (e: unknown) => e instanceof SandboxError && e.code === "Conflict");
+    // Someone else's Job under that name (a different uid label) with our row: not ours to answer with.
+    const job = t.cluster.jobs.get("a")!;
+    t.cluster.jobs.set("a", { ...job, metadata: { ...job.metadata, labels: { [JOB_ID_LABEL]: "j-other" } } });
+    await assert.rejects(t.tryOf("k1", "a"), (e: unknown) => e instanceof SandboxError && e.code === "Conflict");
+    assert.equal(t.held.size, 1, "only the first job's slot is held");
   });
 });
