@@ -135,11 +135,14 @@ export async function startArmEmulator(options: StartArmEmulatorOptions): Promis
     };
   }
 
+  /** The client's `x-ms-correlation-request-id` per response being answered (ARM echoes it; otherwise it makes one). */
+  const correlationOf = new WeakMap<ServerResponse, string>();
+
   function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
     const requestId = randomUUID();
     const base: Record<string, string> = {
       "x-ms-request-id": requestId,
-      "x-ms-correlation-request-id": requestId,
+      "x-ms-correlation-request-id": correlationOf.get(res) ?? requestId,
       "Cache-Control": "no-cache",
       ...headers,
     };
@@ -219,6 +222,9 @@ export async function startArmEmulator(options: StartArmEmulatorOptions): Promis
     const path = url.pathname;
     const raw = await readBody(req);
     if (path.startsWith("/_emulator/")) return control(req, res, path, raw);
+    const correlation = req.headers["x-ms-correlation-request-id"];
+    const correlationId = typeof correlation === "string" && correlation.length <= 128 ? correlation : undefined;
+    if (correlationId !== undefined) correlationOf.set(res, correlationId);
 
     const apiVersion = url.searchParams.get("api-version") ?? undefined;
     const matched = route(method, path);
@@ -231,6 +237,7 @@ export async function startArmEmulator(options: StartArmEmulatorOptions): Promis
       template,
     };
     if (apiVersion !== undefined) entry.apiVersion = apiVersion;
+    if (correlationId !== undefined) entry.correlationId = correlationId;
     if (settings.recordRequestBodies && method !== "GET" && method !== "DELETE" && raw.length > 0) {
       try {
         entry.body = JSON.parse(raw.toString("utf8")) as unknown;

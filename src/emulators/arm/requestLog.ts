@@ -16,6 +16,11 @@ export interface RequestLogEntry {
   status: number;
   /** Wall milliseconds from arrival to answer. */
   durationMs: number;
+  /**
+   * The `x-ms-correlation-request-id` the client sent, if any (an id, nothing secret): which request of the
+   * caller this one served. ARM echoes it, as the emulator does.
+   */
+  correlationId?: string;
   /** Id of the fault rule that fired on this request, if any. */
   faultId?: string;
   /** Wall milliseconds the emulator asked the client to wait (`retry-after-ms`), if it sent one. */
@@ -65,6 +70,18 @@ export class RequestLog {
   /** All kept entries, oldest first (a copy). */
   entries(): RequestLogEntry[] {
     return [...this.#entries];
+  }
+
+  /** The `seq` of the last request logged (0 before any): a mark for {@link RequestLog.since}. */
+  get lastSeq(): number {
+    return this.#seq;
+  }
+
+  /** The kept entries logged after the one numbered `seq`, oldest first. */
+  since(seq: number): RequestLogEntry[] {
+    let i = this.#entries.length;
+    while (i > 0 && this.#entries[i - 1]!.seq > seq) i--;
+    return this.#entries.slice(i);
   }
 
   /** Requests per `"<METHOD> <template>"`. */

@@ -1,4 +1,4 @@
-import type { RequestLog } from "../../../src/emulators/arm/requestLog.js";
+import type { RequestLog, RequestLogEntry } from "../../../src/emulators/arm/requestLog.js";
 
 /** How many requests the ARM and Kubernetes emulators answered, and how many of them could change something. */
 export interface UpstreamCalls {
@@ -8,33 +8,41 @@ export interface UpstreamCalls {
   kubernetesWrites: number;
 }
 
+/** Where both emulators' request logs stood (the last `seq` of each). */
+export interface UpstreamMark {
+  arm: number;
+  kubernetes: number;
+}
+
+/** The requests each emulator answered since a mark. */
+export interface UpstreamRequests {
+  arm: RequestLogEntry[];
+  kubernetes: RequestLogEntry[];
+}
+
 // listClusterUserCredential is a POST that only reads.
 const READ_ONLY_POST = /listClusterUserCredential$/i;
 
-function tally(log: RequestLog): { all: number; writes: number } {
-  let all = 0;
-  let writes = 0;
-  for (const [key, n] of Object.entries(log.counts())) {
-    all += n;
-    const [method = "", template = ""] = key.split(" ");
-    if (method !== "GET" && method !== "HEAD" && !(method === "POST" && READ_ONLY_POST.test(template))) writes += n;
-  }
-  return { all, writes };
+/** True when the request could change something upstream. */
+export function isWrite(entry: RequestLogEntry): boolean {
+  const method = entry.method;
+  return method !== "GET" && method !== "HEAD" && !(method === "POST" && READ_ONLY_POST.test(entry.template));
 }
 
-/** Counts from both emulators' request logs (cheap: per-route counters, not entries). */
-export function upstreamCalls(arm: RequestLog, kubernetes: RequestLog): UpstreamCalls {
-  const a = tally(arm);
-  const k = tally(kubernetes);
-  return { arm: a.all, armWrites: a.writes, kubernetes: k.all, kubernetesWrites: k.writes };
+export function upstreamMark(arm: RequestLog, kubernetes: RequestLog): UpstreamMark {
+  return { arm: arm.lastSeq, kubernetes: kubernetes.lastSeq };
 }
 
-/** `after - before`, per field. */
-export function callsBetween(before: UpstreamCalls, after: UpstreamCalls): UpstreamCalls {
+export function upstreamSince(arm: RequestLog, kubernetes: RequestLog, mark: UpstreamMark): UpstreamRequests {
+  return { arm: arm.since(mark.arm), kubernetes: kubernetes.since(mark.kubernetes) };
+}
+
+/** Counts of requests, and of writes among them. */
+export function tally(requests: UpstreamRequests): UpstreamCalls {
   return {
-    arm: after.arm - before.arm,
-    armWrites: after.armWrites - before.armWrites,
-    kubernetes: after.kubernetes - before.kubernetes,
-    kubernetesWrites: after.kubernetesWrites - before.kubernetesWrites,
+    arm: requests.arm.length,
+    armWrites: requests.arm.filter(isWrite).length,
+    kubernetes: requests.kubernetes.length,
+    kubernetesWrites: requests.kubernetes.filter(isWrite).length,
   };
 }

@@ -102,6 +102,21 @@ describe("ARM emulator fault injection, request log, Retry-After and load", () =
     );
   });
 
+  test("x-ms-correlation-request-id: a client's id is echoed and logged; without one ARM makes one per request", async () => {
+    const id = "c0ffee00-0000-4000-8000-000000000001";
+    const mine = await armCall(t, "GET", `${FEATURE}?api-version=2021-07-01`, undefined, {
+      headers: { "x-ms-correlation-request-id": id },
+    });
+    assert.equal(mine.headers["x-ms-correlation-request-id"], id);
+    assert.notEqual(mine.headers["x-ms-request-id"], id);
+    const theirs = await armCall(t, "GET", `${FEATURE}?api-version=2021-07-01`);
+    assert.match(String(theirs.headers["x-ms-correlation-request-id"]), /^[0-9a-f-]{36}$/);
+    assert.notEqual(theirs.headers["x-ms-correlation-request-id"], id);
+    const [first, second] = t.arm.requestLog.since(t.arm.requestLog.lastSeq - 2);
+    assert.equal(first?.correlationId, id);
+    assert.equal(second?.correlationId, undefined);
+  });
+
   test("failLro makes the operation end Failed with the given error (status endpoint and Location endpoint)", async () => {
     t.arm.faults.add({
       method: "PUT",
