@@ -28,7 +28,10 @@ describe("operations engine under faults and concurrency", () => {
     h.arm.arm.requestLog.clear();
     const pattern =
       "^/subscriptions/[^/]+/(resourceGroups/rg-ops/providers/Microsoft.ContainerService/managedClusters/f\\d+/agentPools/|providers/Microsoft.ContainerService/locations/)";
-    h.arm.arm.faults.add({ pathPattern: pattern, probability: 0.07, action: { status: 429, retryAfterSeconds: 20 } });
+    // A 429 holds the whole subscription for its Retry-After (as ARM's bucket does; src/adapters/arm/subscriptionThrottle.ts).
+    // Random 429s on 7% of requests are far denser than a real bucket's, so their wait is short (2 s simulated):
+    // with 20 s the subscription stayed throttled most of the run and operations reached their deadline.
+    h.arm.arm.faults.add({ pathPattern: pattern, probability: 0.07, action: { status: 429, retryAfterSeconds: 2 } });
     h.arm.arm.faults.add({ pathPattern: pattern, probability: 0.07, action: { status: 500 } });
     h.arm.arm.faults.add({ pathPattern: pattern, probability: 0.07, action: { reset: true } });
     const ids: string[] = [];
