@@ -45,6 +45,15 @@ export interface JobSubmitterDependencies {
 }
 
 /** The `Conflict` a taken job name is refused with. */
+function nameTakenError(name: string, clusterName: string): SandboxError {
+  return new SandboxError(
+    "Conflict",
+    `A job named "${name}" already exists on cluster "${clusterName}"; choose another name or cancel it first.`,
+    { target: "body.name" },
+  );
+}
+
+/** True for {@link nameTakenError}'s error. */
 function isNameTaken(error: unknown): boolean {
   return isSandboxError(error) && error.code === "Conflict" && error.target === "body.name";
 }
@@ -180,12 +189,7 @@ export class JobSubmitter {
       const row = await this.#store.get(team.name, cluster, spec.name);
       return row?.submissionKey === submissionKey && row.createdBy === principal.id ? row : undefined;
     };
-    const nameTaken = (): SandboxError =>
-      new SandboxError(
-        "Conflict",
-        `A job named "${spec.name}" already exists on cluster "${cluster.clusterName}"; choose another name or cancel it first.`,
-        { target: "body.name" },
-      );
+    const nameTaken = (): SandboxError => nameTakenError(spec.name, cluster.clusterName);
     // The namespace quota: a job it cannot take would hang Pending (FailedCreate).
     const ephemeralMiB = team.quotas.ephemeralStorageMiBPerJob;
     let quotaCheck = quotaRead;
@@ -334,11 +338,7 @@ export class JobSubmitter {
   ): Promise<JobRecord> {
     if (isTerminalJobStatus(own.status)) return own;
     if (live && live.metadata?.labels?.[JOB_ID_LABEL] !== own.uid)
-      throw new SandboxError(
-        "Conflict",
-        `A job named "${own.name}" already exists on cluster "${own.cluster.clusterName}"; choose another name or cancel it first.`,
-        { target: "body.name" },
-      );
+      throw nameTakenError(own.name, own.cluster.clusterName);
     await this.#slots.reserveJobSlot(own.team, own.uid);
     if (!live) await this.#createJob(k8s, own, spec, ephemeralMiB);
     this.#log({ msg: "job submission resumed", team: own.team, cluster: own.cluster.clusterName, job: own.name });
