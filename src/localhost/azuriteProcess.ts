@@ -23,6 +23,19 @@ export interface AzuriteOptions {
    * stack and the tests run Azurite unchanged.
    */
   preload?: string[];
+  /**
+   * Storage accounts Azurite serves (its AZURITE_ACCOUNTS), in place of the
+   * development account, which the returned connection string then does not
+   * name: the caller builds one per account. Tests give many, so that one
+   * Azurite serves many stacks, each alone in its account.
+   */
+  accounts?: readonly { name: string; key: string }[];
+  /**
+   * Let the parent exit while Azurite runs (Azurite is then killed with it).
+   * A test process's shared Azurite: node:test ends a file's process when
+   * nothing is left to do, and no hook runs after the last file it imports.
+   */
+  unref?: boolean;
 }
 
 export interface RunningAzurite {
@@ -99,7 +112,10 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Runnin
   // Its own process group: a terminal's Ctrl-C goes to the foreground group,
   // and Azurite must outlive the host's drain (the stack stops it last).
   // stdin is a pipe only we hold: see EXIT_WITH_PARENT_PRELOAD.
-  const child = spawn(process.execPath, args, { stdio: ["pipe", "pipe", "pipe"], detached: true });
+  const env = options.accounts
+    ? { ...process.env, AZURITE_ACCOUNTS: options.accounts.map((a) => `${a.name}:${a.key}`).join(";") }
+    : process.env;
+  const child = spawn(process.execPath, args, { stdio: ["pipe", "pipe", "pipe"], detached: true, env });
   const killOnExit = (): void => {
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
   };
@@ -129,6 +145,12 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Runnin
   child.stderr.removeAllListeners("data");
   child.stdout.resume();
   child.stderr.resume();
+  if (options.unref) {
+    // The stdin pipe stays open (Azurite exits when it closes) but no longer holds this process.
+    for (const stream of [child.stdin, child.stdout, child.stderr])
+      (stream as { unref?: () => void } | null)?.unref?.();
+    child.unref();
+  }
   let stopped: Promise<void> | undefined;
   return {
     pid: child.pid ?? 0,

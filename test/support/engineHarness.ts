@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { startAzurite, type RunningAzurite } from "../../src/localhost/azuriteProcess.js";
+import type { RunningAzurite } from "../../src/localhost/azuriteProcess.js";
+import { startTestAzurite } from "./testAzurite.js";
 import { TableOperationStore } from "../../src/adapters/tables/operationTable.js";
 import { ArmClientFactory } from "../../src/adapters/arm/armClients.js";
 import { AzureArmOperations } from "../../src/adapters/arm/azureArmOperations.js";
@@ -36,7 +37,7 @@ export async function startEngineHarness(
   scale = 0.005,
 ): Promise<EngineHarness> {
   const [azurite, arm] = await Promise.all([
-    startAzurite(),
+    startTestAzurite(),
     startTestArm({ poolCreateSeconds: 180, poolDeleteSeconds: 120, ...armSettings }, scale),
   ]);
   arm.arm.state.setFeatureState(SUB, "Microsoft.ContainerService", "KataVMIsolationPreview", "Registered");

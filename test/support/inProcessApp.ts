@@ -23,7 +23,8 @@ import { sandboxFeatureHandlers } from "../../src/http/sandboxFeatureHandlers.js
 import { sandboxPoolHandlers } from "../../src/http/sandboxPoolHandlers.js";
 import { serviceHandlers } from "../../src/http/serviceHandlers.js";
 import { webhookHandlers } from "../../src/http/webhookHandlers.js";
-import { startAzurite, type RunningAzurite } from "../../src/localhost/azuriteProcess.js";
+import type { RunningAzurite } from "../../src/localhost/azuriteProcess.js";
+import { startTestAzurite } from "./testAzurite.js";
 import {
   LOCAL_AUDIENCE,
   LOCAL_ISSUER,
@@ -125,7 +126,7 @@ export async function startInProcessApp(options: InProcessAppOptions = {}): Prom
   const dataDir = mkdtempSync(join(tmpdir(), "aks-pod-sandbox-inprocess-"));
   const given = options.env ?? {};
   let azurite: RunningAzurite | undefined;
-  if (given.SANDBOX_TABLES_CONNECTION === undefined) azurite = await startAzurite();
+  if (given.SANDBOX_TABLES_CONNECTION === undefined) azurite = await startTestAzurite();
   const issuer = await LocalTokenIssuer.open(dataDir);
   const jwks = createServer((req, res) => {
     if (req.url === LOCAL_JWKS_PATH) issuer.serveJwks(req, res);

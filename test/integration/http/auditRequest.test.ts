@@ -9,7 +9,8 @@ import { resolveAuditQuery, type AuditLog } from "../../../src/domain/policy/aud
 import { authorizeOwnedResource, resourceNotFound } from "../../../src/domain/policy/authorization.js";
 import type { SandboxError } from "../../../src/domain/sandboxError.js";
 import { noteFailure, notePrincipal, withAudit } from "../../../src/http/auditRequest.js";
-import { startAzurite, type RunningAzurite } from "../../../src/localhost/azuriteProcess.js";
+import type { RunningAzurite } from "../../../src/localhost/azuriteProcess.js";
+import { startTestAzurite } from "../../support/testAzurite.js";
 import { principal } from "../../support/policyFixtures.js";
 
 const { HttpRequest, InvocationContext } = functionsLibrary;
@@ -29,7 +30,7 @@ describe("withAudit", () => {
   const all = async () => (await audit.list(resolveAuditQuery({ top: 1000 }, new Date(Date.now() + 1000)))).records;
 
   before(async () => {
-    azurite = await startAzurite();
+    azurite = await startTestAzurite();
     audit = new AuditTable(
       TableClient.fromConnectionString(azurite.connectionString, "auditrequests", { allowInsecureConnection: true }),
     );

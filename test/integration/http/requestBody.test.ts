@@ -9,7 +9,8 @@ import type { HttpRequest as HttpRequestType, HttpResponseInit } from "@azure/fu
 import { loadFunctionApp } from "../../../src/localhost/loadFunctionApp.js";
 import { LOCAL_AUDIENCE, LOCAL_ISSUER, LocalTokenIssuer } from "../../../src/localhost/localTokenIssuer.js";
 import type { FunctionRegistry } from "../../../src/localhost/functionRegistry.js";
-import { startAzurite, type RunningAzurite } from "../../../src/localhost/azuriteProcess.js";
+import type { RunningAzurite } from "../../../src/localhost/azuriteProcess.js";
+import { startTestAzurite } from "../../support/testAzurite.js";
 
 /**
  * The body limit lives in the API's HTTP layer, not in a host: requests are
@@ -74,7 +75,7 @@ describe("request body limit in the HTTP layer (SANDBOX_MAX_REQUEST_BODY_BYTES)"
   before(async () => {
     dataDir = mkdtempSync(join(tmpdir(), "aks-pod-sandbox-body-"));
     // Refused requests are audited: the audit table must answer (a missing one means seconds of retries per request).
-    azurite = await startAzurite();
+    azurite = await startTestAzurite();
     const issuer = await LocalTokenIssuer.open(dataDir);
     jwks = createServer((req, res) => issuer.serveJwks(req, res));
     await new Promise<void>((resolve) => jwks.listen(0, "127.0.0.1", resolve));

@@ -5,7 +5,8 @@ import { TableClient } from "@azure/data-tables";
 import { AuditTable } from "../../../../src/adapters/tables/auditTable.js";
 import { resolveAuditQuery, type AuditRecord } from "../../../../src/domain/policy/auditLog.js";
 import { SandboxError } from "../../../../src/domain/sandboxError.js";
-import { startAzurite, type RunningAzurite } from "../../../../src/localhost/azuriteProcess.js";
+import type { RunningAzurite } from "../../../../src/localhost/azuriteProcess.js";
+import { startTestAzurite } from "../../../support/testAzurite.js";
 
 function record(i: number, time: Date, extra: Partial<AuditRecord> = {}): AuditRecord {
   return {
@@ -37,7 +38,7 @@ describe("AuditTable on Azurite", () => {
   const records = Array.from({ length: 30 }, (_, i) => record(i, new Date(base - i * 2 * 3_600_000)));
 
   before(async () => {
-    azurite = await startAzurite();
+    azurite = await startTestAzurite();
     audit = new AuditTable(
       TableClient.fromConnectionString(azurite.connectionString, "audittest", { allowInsecureConnection: true }),
     );

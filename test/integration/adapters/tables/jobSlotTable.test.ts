@@ -5,7 +5,8 @@ import { TableClient } from "@azure/data-tables";
 import { JobSlotTable } from "../../../../src/adapters/tables/jobSlotTable.js";
 import { JobSlots } from "../../../../src/domain/policy/jobSlots.js";
 import { SandboxError } from "../../../../src/domain/sandboxError.js";
-import { startAzurite, type RunningAzurite } from "../../../../src/localhost/azuriteProcess.js";
+import type { RunningAzurite } from "../../../../src/localhost/azuriteProcess.js";
+import { startTestAzurite } from "../../../support/testAzurite.js";
 import { fixturePolicy } from "../../../support/policyFixtures.js";
 
 describe("JobSlotTable on Azurite", () => {
@@ -15,7 +16,7 @@ describe("JobSlotTable on Azurite", () => {
     TableClient.fromConnectionString(azurite.connectionString, `jobslots${++n}`, { allowInsecureConnection: true });
 
   before(async () => {
-    azurite = await startAzurite();
+    azurite = await startTestAzurite();
   });
   after(async () => {
     await azurite?.stop();

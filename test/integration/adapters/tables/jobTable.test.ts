@@ -6,7 +6,8 @@ import { RestError, type PipelinePolicy } from "@azure/core-rest-pipeline";
 import { JobTable, LOG_CHUNK_BYTES } from "../../../../src/adapters/tables/jobTable.js";
 import { MAX_CAPTURED_LOG_BYTES, type JobRecord } from "../../../../src/domain/jobs/jobRecord.js";
 import { SandboxError } from "../../../../src/domain/sandboxError.js";
-import { startAzurite, type RunningAzurite } from "../../../../src/localhost/azuriteProcess.js";
+import type { RunningAzurite } from "../../../../src/localhost/azuriteProcess.js";
+import { startTestAzurite } from "../../../support/testAzurite.js";
 
 const c1 = { subscriptionId: "11111111-1111-1111-1111-111111111111", resourceGroup: "rg-a", clusterName: "Kata1" };
 const c2 = { ...c1, clusterName: "kata2" };
@@ -43,7 +44,7 @@ describe("JobTable on Azurite", () => {
     );
 
   before(async () => {
-    azurite = await startAzurite();
+    azurite = await startTestAzurite();
   });
   after(async () => {
     await azurite?.stop();

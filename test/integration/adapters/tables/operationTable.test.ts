@@ -16,7 +16,8 @@ import {
   shardOfOperationId,
   type OperationRecord,
 } from "../../../../src/domain/operations/operation.js";
-import { startAzurite, type RunningAzurite } from "../../../../src/localhost/azuriteProcess.js";
+import type { RunningAzurite } from "../../../../src/localhost/azuriteProcess.js";
+import { startTestAzurite } from "../../../support/testAzurite.js";
 
 const SUB_A = "11111111-1111-1111-1111-111111111111";
 const SUB_B = "22222222-2222-2222-2222-222222222222";
@@ -75,7 +76,7 @@ describe("TableOperationStore sharding on Azurite", () => {
   };
 
   before(async () => {
-    azurite = await startAzurite();
+    azurite = await startTestAzurite();
   });
   after(async () => {
     await azurite?.stop();

@@ -4,7 +4,8 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { TableClient } from "@azure/data-tables";
 import { PENDING_LEASE_MS, TableRepeatabilityStore } from "../../../../src/adapters/tables/repeatabilityTable.js";
-import { startAzurite, type RunningAzurite } from "../../../../src/localhost/azuriteProcess.js";
+import type { RunningAzurite } from "../../../../src/localhost/azuriteProcess.js";
+import { startTestAzurite } from "../../../support/testAzurite.js";
 
 describe("TableRepeatabilityStore on Azurite", () => {
   let azurite: RunningAzurite;
@@ -14,7 +15,7 @@ describe("TableRepeatabilityStore on Azurite", () => {
   const DAY = 24 * 3600_000;
 
   before(async () => {
-    azurite = await startAzurite();
+    azurite = await startTestAzurite();
   });
   after(async () => {
     await azurite?.stop();

@@ -26,7 +26,8 @@ import { JobSlots } from "../../../../src/domain/policy/jobSlots.js";
 import { buildPolicy, type SandboxPolicy, type TeamPolicy } from "../../../../src/domain/policy/policy.js";
 import { managedClusterStateOf } from "../../../../src/domain/sandbox/clusterView.js";
 import { SandboxError } from "../../../../src/domain/sandboxError.js";
-import { startAzurite, type RunningAzurite } from "../../../../src/localhost/azuriteProcess.js";
+import type { RunningAzurite } from "../../../../src/localhost/azuriteProcess.js";
+import { startTestAzurite } from "../../../support/testAzurite.js";
 import { FakeSandboxArm } from "../../../support/fakes/fakeSandboxArm.js";
 import { rawRequest, startKubernetesTestEnv, type KubernetesTestEnv } from "../../../support/kubernetesTestCluster.js";
 import { principal } from "../../../support/policyFixtures.js";
@@ -91,7 +92,7 @@ describe("JobService against Azurite and the Kubernetes emulator", () => {
   const operator = principal("alpha", ["Sandbox.Operator"]);
 
   before(async () => {
-    azurite = await startAzurite();
+    azurite = await startTestAzurite();
     env = await startKubernetesTestEnv({ scale: 0.002 });
     policy = alphaPolicy();
     team = policy.teams.get("alpha")!;

@@ -5,7 +5,8 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { startAzurite, type RunningAzurite } from "../../../../src/localhost/azuriteProcess.js";
+import type { RunningAzurite } from "../../../../src/localhost/azuriteProcess.js";
+import { startTestAzurite } from "../../../support/testAzurite.js";
 import { TableOperationStore } from "../../../../src/adapters/tables/operationTable.js";
 import { OperationEngine, type SubmitRequest } from "../../../../src/domain/operations/operationEngine.js";
 import { OperationKindRegistry } from "../../../../src/domain/operations/operationKinds.js";
@@ -23,7 +24,7 @@ describe("operation deadlines, retention and transient backoff", () => {
   let flaky = 0;
 
   before(async () => {
-    azurite = await startAzurite();
+    azurite = await startTestAzurite();
   });
   after(async () => {
     await azurite?.stop();

@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { randomBytes, randomUUID } from "node:crypto";
 import { odata, TableClient } from "@azure/data-tables";
 import { Webhook } from "standardwebhooks";
-import { startAzurite, type RunningAzurite } from "../../../../src/localhost/azuriteProcess.js";
+import type { RunningAzurite } from "../../../../src/localhost/azuriteProcess.js";
+import { startTestAzurite } from "../../../support/testAzurite.js";
 import {
   OPERATION_OUTBOX_PREFIX,
   operationPartition,
@@ -74,7 +75,7 @@ describe("webhook dispatcher on Azurite", () => {
   let clock = Date.parse("2026-12-01T00:00:00Z");
 
   before(async () => {
-    azurite = await startAzurite();
+    azurite = await startTestAzurite();
     receiver = await startWebhookReceiver();
     const suffix = randomUUID().replace(/-/g, "").slice(0, 12);
     opsClient = TableClient.fromConnectionString(azurite.connectionString, `ops${suffix}`, {
