@@ -1,22 +1,24 @@
 #!/usr/bin/env node
-// Runs every test/**/*.test.ts file with node:test through tsx.
+// Runs test/**/*.test.ts files with node:test through tsx, in three tiers.
 // Node 20's --test does not expand globs, so the files are listed here.
-// Usage: npm test [-- <path filter substring> ...] [--isolated] [--list (how files share processes)]
-// test/reliability/ (fuzzing, faults, outages, chaos: minutes, not seconds) is
-// left out; `npm run test:reliability` (`--reliability`) runs only it, one file at a time.
+// Usage: npm test [-- <path filter substring> ...] [--isolated] [--list] [--record-times]
+//   npm test                   everything but the two tiers below (about 540 tests, ~85 s on 2 cores)
+//   npm run test:e2e (--e2e)   files marked `// test: end-to-end (why)`: they start the product's own
+//                              processes (`npm start`, a host, `npm run emulators`, the built CLI, the
+//                              zip) or an outside program (Chromium, kubectl); a process each, two at a time
+//   npm run test:reliability   test/reliability/ (fuzzing, faults, outages, chaos), one file at a time
 //
-// Test files share processes: generated entry files import several of them,
-// so Node, tsx and the module graph start a few times instead of once per
-// file (measured: the unit tests take 59 s of CPU as 54 processes, 11 s as
-// one; 18 adapter and contract files 67 s as processes, 24 s shared). A file
-// that changes process-wide state keeps its own process: one that writes
+// In `npm test`, files share processes: each of TEST_LANES (default 3) generated entry files imports a
+// share of them, so Node, tsx and the app's module graph (5–8 s of CPU) start three times instead of
+// once per file. The shares are dealt by the seconds each file took in a recorded run
+// (test/fileSeconds.json; `--record-times` rewrites it), longest first onto the lightest lane. Three
+// lanes plus one more process keep both cores busy while the lanes wait on simulated time; more lanes
+// made the run slower (four: 93–105 s, 142–150 s of CPU; three: 83–88 s, 98–100 s of CPU).
+// A file that changes process-wide state keeps its own process: one that writes
 // process.env or globalThis, registers functions with the global
 // @azure/functions app, or has root-level hooks (which would wrap every file
 // of a shared process), or says so in a line `// test: own process (why)`.
-// Unit tests share one process. The other files keep a process each unless
-// TEST_BUNDLES=n deals them over n shared processes (opt-in: a few of them still
-// interfere when sharing, e.g. the local stack's host-process and access-log
-// tests). `--isolated` gives every file its own process.
+// `--isolated` gives every file its own process; `--list` shows the deal.
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -25,9 +27,12 @@ import { pathToFileURL } from "node:url";
 
 const root = new URL("..", import.meta.url).pathname;
 const reliability = process.argv.includes("--reliability");
+const endToEnd = process.argv.includes("--e2e");
 const isolated = process.argv.includes("--isolated");
 const listOnly = process.argv.includes("--list");
-const filters = process.argv.slice(2).filter((a) => !["--reliability", "--isolated", "--list"].includes(a));
+const recordTimes = process.argv.includes("--record-times");
+const flags = ["--reliability", "--e2e", "--isolated", "--list", "--record-times"];
+const filters = process.argv.slice(2).filter((a) => !flags.includes(a));
 const reliabilityDir = join("test", "reliability");
 const unitDir = join("test", "unit");
 
@@ -41,8 +46,11 @@ function collect(dir) {
   return out;
 }
 
+/** A file marked `// test: end-to-end (why)` runs in `npm run test:e2e`, not in `npm test`. */
+const isEndToEnd = (file) => /^\/\/ test: end-to-end/m.test(readFileSync(join(root, file), "utf8"));
 const files = collect(join(root, "test"))
   .filter((f) => f.startsWith(reliabilityDir) === reliability)
+  .filter((f) => reliability || isEndToEnd(f) === endToEnd)
   .filter((f) => filters.length === 0 || filters.some((flt) => f.includes(flt)))
   .sort();
 if (files.length === 0) {
@@ -71,35 +79,56 @@ const bundle = (name, members) => {
   return entry;
 };
 let run = files;
-if (!isolated && !reliability) {
+let lanes = 0;
+if (!isolated && !reliability && !endToEnd) {
   const own = files.filter((f) => ownProcessReason(f) !== undefined);
-  const unit = files.filter((f) => f.startsWith(unitDir + "/") && !own.includes(f));
-  const shared = files.filter((f) => !f.startsWith(unitDir + "/") && !own.includes(f));
-  const lanes = Math.max(0, Number(process.env.TEST_BUNDLES ?? 0));
-  const dealt = Array.from({ length: lanes === 0 ? 0 : Math.min(lanes, shared.length) }, (_, lane) =>
-    shared.filter((_, i) => i % lanes === lane),
-  );
+  const shared = files.filter((f) => !own.includes(f));
+  lanes = Math.max(1, Number(process.env.TEST_LANES ?? 3));
+  // Longest first onto the least loaded lane, by the seconds each file took in a recorded run
+  // (test/fileSeconds.json, `npm test -- --record-times` rewrites it); a file not in it yet is
+  // guessed from its size (about 1 s per 400 bytes of an integration test, a tenth of that for a unit test).
+  const recorded = JSON.parse(readFileSync(join(root, "test", "fileSeconds.json"), "utf8"));
+  const seconds = (f) => recorded[f] ?? statSync(join(root, f)).size / (f.startsWith(unitDir + "/") ? 4000 : 400);
+  const dealt = Array.from({ length: Math.min(lanes, shared.length) }, () => ({ members: [], load: 0 }));
+  for (const f of [...shared].sort((a, b) => seconds(b) - seconds(a))) {
+    const lane = dealt.reduce((least, l) => (l.load < least.load ? l : least));
+    lane.members.push(f);
+    lane.load += seconds(f);
+  }
+  for (const lane of dealt) lane.members.sort();
   if (listOnly) {
-    for (const [lane, members] of dealt.entries()) console.log(`shared-${lane + 1}: ${members.join(" ")}`);
-    console.log(`unit: ${unit.length} files`);
+    for (const [i, lane] of dealt.entries()) console.log(`lane ${i + 1}: ${lane.members.join(" ")}`);
     for (const f of own) console.log(`own process (${ownProcessReason(f)}): ${f}`);
     process.exit(0);
   }
   run = [
-    ...dealt.map((members, lane) => (members.length > 1 ? bundle(`shared-${lane + 1}`, members) : members[0])),
-    ...(unit.length > 1 ? [bundle("unit", unit)] : unit),
+    ...dealt.map((lane, i) => (lane.members.length > 1 ? bundle(`lane-${i + 1}`, lane.members) : lane.members[0])),
     ...own,
-    ...(lanes === 0 ? shared : []),
   ];
+} else if (listOnly) {
+  for (const f of files) console.log(f);
+  process.exit(0);
 }
 
-const concurrency = reliability ? "1" : (process.env.TEST_CONCURRENCY ?? "2");
+// The lanes, plus one process at a time for the files that need their own.
+const concurrency = reliability ? "1" : (process.env.TEST_CONCURRENCY ?? String(lanes > 0 ? lanes + 1 : 2));
+// Recording: the usual output on stdout, and the per-file seconds into test/fileSeconds.json.
+const timesFile = join(root, "test", "fileSeconds.json");
+const reporters = recordTimes
+  ? [
+      `--test-reporter=${process.stdout.isTTY ? "spec" : "tap"}`,
+      "--test-reporter-destination=stdout",
+      `--test-reporter=${pathToFileURL(join(root, "scripts", "testTimesReporter.mjs")).href}`,
+      `--test-reporter-destination=${timesFile}.new`,
+    ]
+  : [];
 const child = spawn(
   process.execPath,
   [
     "--import",
     "tsx",
     "--test",
+    ...reporters,
     `--test-concurrency=${concurrency}`,
     `--test-timeout=${reliability ? 600000 : 300000}`,
     ...run,
@@ -113,5 +142,13 @@ process.on("SIGINT", () => undefined);
 process.on("SIGTERM", () => child.kill("SIGTERM"));
 child.on("exit", (code, signal) => {
   cleanUp();
+  if (recordTimes) {
+    // A run of some files (a filter) keeps the others' seconds; a whole run replaces them all.
+    const fresh = JSON.parse(readFileSync(`${timesFile}.new`, "utf8"));
+    const merged = { ...(filters.length > 0 ? JSON.parse(readFileSync(timesFile, "utf8")) : {}), ...fresh };
+    const sorted = Object.fromEntries(Object.entries(merged).sort(([a], [b]) => a.localeCompare(b)));
+    writeFileSync(timesFile, JSON.stringify(sorted, null, 2) + "\n");
+    rmSync(`${timesFile}.new`, { force: true });
+  }
   process.exit(signal ? 1 : (code ?? 1));
 });

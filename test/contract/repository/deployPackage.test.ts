@@ -1,3 +1,4 @@
+// test: end-to-end (`npm run package` builds the zip, which runs extracted)
 // `npm run package` builds the zip Azure runs; extracted alone in a temp dir, its entry points register
 // every operation of the OpenAPI document through @azure/functions' worker path, its node_modules is exactly the
 // lockfile's production closure (no dev deps), and the docs page's script is served from its pruned package.

@@ -1,3 +1,4 @@
+// test: end-to-end (the built CLI against a host process)
 // The built `aks-sandbox` CLI as a child process against the local stack
 // (`npm start`'s simulated Azure): the whole scenario from a shell, output
 // formats, exit codes 0/1/2/3, plain progress lines off a terminal, and the

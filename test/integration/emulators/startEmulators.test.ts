@@ -1,3 +1,4 @@
+// test: end-to-end (`npm run emulators` as a process, SIGKILLed)
 // `npm run emulators -- --azurite` in its own process: what it starts never outlives it, even after a
 // SIGKILL, and a restart on the same data folder listens on the same ports with the same state.
 import { test } from "node:test";

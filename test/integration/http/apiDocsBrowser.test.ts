@@ -1,3 +1,4 @@
+// test: end-to-end (headless Chromium against a host process)
 // The API reference page in a real browser: headless Chromium (Debian's
 // `chromium`) loads /api/v1/docs from the local stack, every operation of the
 // document appears, nothing is requested from another host, and "try it" on

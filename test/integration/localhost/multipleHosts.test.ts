@@ -1,3 +1,4 @@
+// test: end-to-end (two host processes, one SIGKILLed)
 // Scale-out as Azure Functions does it: two hosts attached to one `npm run emulators` (simulated Azure +
 // Azurite) through SANDBOX_EMULATORS_FILE. One host accepts an operation and is SIGKILLed at once; the
 // other finishes it; the killed one restarts and sees the same result. And a host's own Azurite never

@@ -1,3 +1,4 @@
+// test: end-to-end (`npm start` itself)
 // The README's main command, for real: `npm start` builds, starts Azurite,
 // the emulators, the local issuer and the host, prints the ready JSON line
 // within 90 s, serves healthz, and Ctrl-C (SIGINT to the process group, as a

@@ -1,3 +1,4 @@
+// test: end-to-end (the host process itself)
 // What the local stack's host process itself does: one access-log line per request (no headers, no token) and a
 // clean stop on SIGTERM. The API endpoints themselves are tested in-process (test/integration/http/serviceOperations).
 import { after, before, describe, test } from "node:test";

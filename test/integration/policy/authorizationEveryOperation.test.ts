@@ -1,3 +1,4 @@
+// test: end-to-end (every operation through a host process)
 // End to end through the local stack, generated from the OpenAPI document:
 // every operation × no token / no role / each role × own team / other team.
 // Authorization is decided before any handler work, so the statuses below

@@ -1,3 +1,4 @@
+// test: end-to-end (a host process)
 // End to end through the local stack (npm start): the authorization table for
 // every documented route that needs neither Azure nor path parameters,
 // generated from the OpenAPI document; audit rows through listAuditRecords;

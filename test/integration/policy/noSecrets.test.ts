@@ -1,3 +1,4 @@
+// test: end-to-end (a host process's own output)
 // A flow with LOG_LEVEL=debug through the local stack: no token, key,
 // kubeconfig or connection string may appear in host output, table rows
 // (every table of the account, read through the Tables SDK), audit rows or

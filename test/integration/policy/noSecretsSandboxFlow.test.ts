@@ -1,3 +1,4 @@
+// test: end-to-end (a host process's own output)
 // The full sandbox flow with LOG_LEVEL=debug — cluster, sandbox pool, jobs,
 // logs, isolation check, cancel, bad input — and then every place a secret
 // could leak: host output, every row of every table, every API response.

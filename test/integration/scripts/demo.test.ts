@@ -1,3 +1,4 @@
+// test: end-to-end (`npm run demo` against a host process)
 // `npm run demo` — the seed scenario through the REST API — against the
 // local stack (the same start script as `npm start`), on the simulated clock.
 import { after, before, test } from "node:test";

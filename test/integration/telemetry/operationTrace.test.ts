@@ -1,3 +1,4 @@
+// test: own process (sets the global OpenTelemetry tracer provider and context manager)
 // One trace follows a sandbox pool creation from the caller's traceparent
 // through the request span, every operation step tick — also those a timer on
 // another instance runs (linked to that timer's span) — and every ARM call.

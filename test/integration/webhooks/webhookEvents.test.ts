@@ -1,3 +1,4 @@
+// test: end-to-end (host processes, one SIGKILLed)
 // End to end through the local stack: a team's receiver gets the events of a
 // sandbox pool creation and a job — CloudEvents, Standard Webhooks signatures,
 // in order per subject, each exactly once after dedupe by webhook-id — even

@@ -1,3 +1,4 @@
+// test: end-to-end (real kubectl processes against the emulator)
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";

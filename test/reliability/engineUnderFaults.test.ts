@@ -1,3 +1,6 @@
+// The operation engine alone (real adapters, Azurite, the ARM emulator) under injected upstream faults and
+// concurrency: 200 operations through 20 % 429/500/reset answers, and two reconcilers on one table. About a
+// minute of CPU, so it runs with the other fault tests in `npm run test:reliability`, not in `npm test`.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import {
@@ -7,8 +10,8 @@ import {
   reconcileUntilDone,
   startEngineHarness,
   type EngineHarness,
-} from "../../../support/engineHarness.js";
-import { SUB } from "../../../support/armTestSupport.js";
+} from "../support/engineHarness.js";
+import { SUB } from "../support/armTestSupport.js";
 
 describe("operations engine under faults and concurrency", () => {
   let h: EngineHarness;
