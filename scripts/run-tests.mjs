@@ -54,7 +54,14 @@ const files = collect(join(root, "test"))
   .filter((f) => filters.length === 0 || filters.some((flt) => f.includes(flt)))
   .sort();
 if (files.length === 0) {
-  console.error("no test files matched");
+  // Say where a filter's files are when they belong to another tier (`npm test -- cli` → the e2e tier).
+  const elsewhere = collect(join(root, "test"))
+    .filter((f) => filters.some((flt) => f.includes(flt)))
+    .map((f) =>
+      f.startsWith(reliabilityDir) ? "npm run test:reliability" : isEndToEnd(f) ? "npm run test:e2e" : "npm test",
+    );
+  const hint = [...new Set(elsewhere)].map((command) => `${command} -- ${filters.join(" ")}`).join(" or ");
+  console.error(`no test files matched${hint ? `; they are in another tier: ${hint}` : ""}`);
   process.exit(1);
 }
 
