@@ -2,7 +2,7 @@
 // Runs test/**/*.test.ts files with node:test through tsx, in three tiers.
 // Node 20's --test does not expand globs, so the files are listed here.
 // Usage: npm test [-- <path filter substring> ...] [--isolated] [--list] [--record-times]
-//   npm test                   everything but the two tiers below (about 540 tests, 75–90 s on 2 cores)
+//   npm test                   everything but the two tiers below (about 540 tests, 75–95 s on 2 cores)
 //   npm run test:e2e (--e2e)   files marked `// test: end-to-end (why)`: they start the product's own
 //                              processes (`npm start`, a host, `npm run emulators`, the built CLI, the
 //                              zip) or an outside program (Chromium, kubectl); a process each, two at a time
