@@ -33,6 +33,11 @@ const listOnly = process.argv.includes("--list");
 const recordTimes = process.argv.includes("--record-times");
 const flags = ["--reliability", "--e2e", "--isolated", "--list", "--record-times"];
 const filters = process.argv.slice(2).filter((a) => !flags.includes(a));
+if (recordTimes && (reliability || endToEnd)) {
+  // test/fileSeconds.json deals npm test's files only; the other tiers run a process per file.
+  console.error("--record-times records npm test's files only");
+  process.exit(2);
+}
 const reliabilityDir = join("test", "reliability");
 const unitDir = join("test", "unit");
 
